@@ -73,15 +73,9 @@ export function labelsToObject(ls: Labels): Record<string, string> {
   return o;
 }
 
-/** `{a="1", b="2"}` with the metric name in front, as Prometheus prints series. */
+/** `{__name__="up", job="x"}`, as Prometheus' Labels.String() prints a label set. */
 export function labelsToString(ls: Labels): string {
-  let name = '';
-  const parts: string[] = [];
-  for (const l of ls) {
-    if (l.name === METRIC_NAME) name = l.value;
-    else parts.push(`${l.name}=${JSON.stringify(l.value)}`);
-  }
-  return `${name}{${parts.join(', ')}}`;
+  return `{${ls.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
 }
 
 /** A string key unique per label set (for maps in query code; not the storage key). */

@@ -1,0 +1,113 @@
+/**
+ * Every configuration option in one table: it feeds the flag parser, YAML validation, `/config`
+ * and the reference in docs/configuration.md. Names and defaults follow Mimir where the meaning is
+ * the same.
+ */
+export type Kind = 'string' | 'int' | 'float' | 'bool' | 'duration' | 'bytes';
+
+export interface Def<K extends string = string, T = unknown> {
+  readonly flag: K;
+  /** Dotted YAML path (snake_case keys). */
+  readonly yaml: string;
+  readonly kind: Kind;
+  readonly def: T;
+  readonly help: string;
+  readonly secret?: boolean;
+  readonly values?: readonly string[];
+  /** Per-tenant limit: may be overridden in the runtime config's `overrides.<tenant>`. */
+  readonly limit?: boolean;
+}
+
+const str = <K extends string>(flag: K, yaml: string, def: string, help: string, extra: Partial<Def> = {}) =>
+  ({ flag, yaml, kind: 'string', def, help, ...extra }) as Def<K, string>;
+const int = <K extends string>(flag: K, yaml: string, def: number, help: string, extra: Partial<Def> = {}) =>
+  ({ flag, yaml, kind: 'int', def, help, ...extra }) as Def<K, number>;
+const float = <K extends string>(flag: K, yaml: string, def: number, help: string, extra: Partial<Def> = {}) =>
+  ({ flag, yaml, kind: 'float', def, help, ...extra }) as Def<K, number>;
+const bool = <K extends string>(flag: K, yaml: string, def: boolean, help: string) =>
+  ({ flag, yaml, kind: 'bool', def, help }) as Def<K, boolean>;
+/** Durations are held in milliseconds. */
+const dur = <K extends string>(flag: K, yaml: string, def: number, help: string, extra: Partial<Def> = {}) =>
+  ({ flag, yaml, kind: 'duration', def, help, ...extra }) as Def<K, number>;
+
+const S = 1000;
+const M = 60 * S;
+const H = 60 * M;
+
+export const CONFIG_DEFS = [
+  str('target', 'target', 'all', 'Components to run. Only `all` (every component in one process) exists so far.', {
+    values: ['all'],
+  }),
+  bool('auth.multitenancy-enabled', 'multitenancy_enabled', true, 'When false, every request belongs to -auth.no-auth-tenant.'),
+  str('auth.no-auth-tenant', 'no_auth_tenant', 'anonymous', 'Tenant used when multi-tenancy is disabled.'),
+  bool(
+    'auth.tenant-from-basic-auth',
+    'tenant_from_basic_auth',
+    false,
+    'Use the basic-auth user name as the tenant when a request has no X-Scope-OrgID header.',
+  ),
+
+  str('server.http-listen-address', 'server.http_listen_address', '', 'HTTP listen address (empty: all interfaces).'),
+  int('server.http-listen-port', 'server.http_listen_port', 8080, 'HTTP listen port.'),
+  str('server.grpc-listen-address', 'server.grpc_listen_address', '', 'gRPC listen address (empty: all interfaces).'),
+  int('server.grpc-listen-port', 'server.grpc_listen_port', 9095, 'gRPC listen port.'),
+  dur('server.graceful-shutdown-timeout', 'server.graceful_shutdown_timeout', 30 * S, 'Time to finish in-flight requests on shutdown.'),
+  str('log.level', 'server.log_level', 'info', 'Log level.', { values: ['debug', 'info', 'warn', 'error'] }),
+  str('http.prometheus-http-prefix', 'api.prometheus_http_prefix', '/prometheus', 'Prefix of the Prometheus HTTP API.'),
+
+  str('blocks-storage.backend', 'blocks_storage.backend', 'filesystem', 'Object storage backend.', {
+    values: ['filesystem', 's3'],
+  }),
+  str('blocks-storage.filesystem.dir', 'blocks_storage.filesystem.dir', './data/bucket', 'Directory of the filesystem bucket.'),
+  str('blocks-storage.s3.endpoint', 'blocks_storage.s3.endpoint', '', 'S3 endpoint (host:port).'),
+  str('blocks-storage.s3.bucket-name', 'blocks_storage.s3.bucket_name', '', 'S3 bucket name.'),
+  str('blocks-storage.s3.access-key-id', 'blocks_storage.s3.access_key_id', '', 'S3 access key ID.'),
+  str('blocks-storage.s3.secret-access-key', 'blocks_storage.s3.secret_access_key', '', 'S3 secret access key.', {
+    secret: true,
+  }),
+  bool('blocks-storage.s3.insecure', 'blocks_storage.s3.insecure', false, 'Use plain HTTP for S3.'),
+  str('blocks-storage.s3.region', 'blocks_storage.s3.region', '', 'S3 region.'),
+  str('blocks-storage.tsdb.dir', 'blocks_storage.tsdb.dir', './data/tsdb', 'Directory of the ingesters\' WAL and head.'),
+
+  int('distributor.max-recv-msg-size', 'distributor.max_recv_msg_size', 100 << 20, 'Largest accepted push request (decompressed bytes).'),
+  float('distributor.ingestion-rate-limit', 'limits.ingestion_rate', 10000, 'Per-tenant ingestion rate limit in samples per second.', {
+    limit: true,
+  }),
+  int('distributor.ingestion-burst-size', 'limits.ingestion_burst_size', 200000, 'Per-tenant allowed ingestion burst size (samples).', {
+    limit: true,
+  }),
+  int('validation.max-label-names-per-series', 'limits.max_label_names_per_series', 30, 'Maximum number of labels per series.', {
+    limit: true,
+  }),
+  int('validation.max-length-label-name', 'limits.max_label_name_length', 1024, 'Maximum length of a label name (bytes).', {
+    limit: true,
+  }),
+  int('validation.max-length-label-value', 'limits.max_label_value_length', 2048, 'Maximum length of a label value (bytes).', {
+    limit: true,
+  }),
+  dur('validation.create-grace-period', 'limits.creation_grace_period', 10 * M, 'How far in the future a sample may be.', {
+    limit: true,
+  }),
+  int('ingester.max-global-series-per-user', 'limits.max_global_series_per_user', 150000, 'Maximum in-memory series per tenant (0 = unlimited).', {
+    limit: true,
+  }),
+  int('ingester.max-global-series-per-metric', 'limits.max_global_series_per_metric', 0, 'Maximum in-memory series per metric name (0 = unlimited).', {
+    limit: true,
+  }),
+
+  int('querier.max-samples', 'querier.max_samples', 50_000_000, 'Maximum samples a single query may load into memory.'),
+  dur('querier.timeout', 'querier.timeout', 2 * M, 'Query timeout.'),
+  dur('querier.lookback-delta', 'querier.lookback_delta', 5 * M, 'PromQL lookback delta.'),
+  dur('querier.max-query-length', 'limits.max_query_length', 0, 'Longest allowed range of a range query (0 = unlimited).', {
+    limit: true,
+  }),
+
+  str('runtime-config.file', 'runtime_config.file', '', 'YAML file with per-tenant overrides, reloaded periodically.'),
+  dur('runtime-config.reload-period', 'runtime_config.period', 10 * S, 'How often the runtime config is reloaded.'),
+] as const;
+
+type Defs = (typeof CONFIG_DEFS)[number];
+export type FlagName = Defs['flag'];
+export type Config = { -readonly [D in Defs as D['flag']]: D extends Def<string, infer T> ? T : never };
+
+export const DURATION_UNITS = { S, M, H };

@@ -1,0 +1,13 @@
+export { StrataError, errorMessage, errorMessageWithLimit, errorMessageWithLimits, reasonOf, isStrataError } from './errors';
+export { resolveTenant, tenantIdError, basicAuthUser, MAX_TENANT_ID_LENGTH, ORG_ID_HEADER } from './tenant';
+export type { TenantResolverConfig } from './tenant';
+export { createLogger, nopLogger } from './logger';
+export type { Logger, LoggerConfig } from './logger';
+export { createRegistry, getOrCreate, discardedSamplesCounter, Registry } from './metrics';
+export { CONFIG_DEFS } from './config/definitions';
+export type { Config, Def, Kind, FlagName } from './config/definitions';
+export { loadConfig, defaultConfig, configToYaml, flagsHelp, ConfigError } from './config/load';
+export type { LoadedConfig } from './config/load';
+export { parseDuration, formatDuration } from './config/duration';
+export { Overrides, limitsFromConfig, parseRuntimeConfig } from './limits';
+export type { Limits } from './limits';

@@ -1,0 +1,161 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { discardedSamplesCounter, reasonOf, StrataError, type Logger, type Overrides } from '@strata/common';
+import { WriteBatch, type IngesterClient } from '@strata/tsdb-core';
+import { RateLimiter } from './rate-limiter';
+import { ErrorIds, messages } from './validation-errors';
+import { DecodeError, WriteRequestDecoder, type DiscardSink } from './write-request-decoder';
+
+export interface DistributorConfig {
+  maxRecvMsgSize: number;
+}
+
+export interface DistributorDeps {
+  ingester: IngesterClient;
+  overrides: Overrides;
+  registry: Registry;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface PushOutcome {
+  status: number;
+  /** Error text for non-2xx answers (empty on success). */
+  message: string;
+}
+
+/**
+ * Validates remote-write requests, applies per-tenant limits and forwards the valid series to
+ * the ingesters. Partial ingestion as Mimir: valid series are stored and the first error is
+ * returned with 400.
+ */
+export class Distributor {
+  private readonly decoder = new WriteRequestDecoder();
+  private readonly limiter: RateLimiter;
+  private readonly now: () => number;
+  private readonly m: {
+    receivedSamples: Counter<'user'>;
+    samplesIn: Counter<'user'>;
+    receivedMetadata: Counter<'user'>;
+    requestsIn: Counter<'user'>;
+    receivedExemplars: Counter<'user'>;
+    inflight: Gauge;
+    discarded: Counter<'reason' | 'user'>;
+  };
+
+  constructor(
+    private readonly cfg: DistributorConfig,
+    private readonly deps: DistributorDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.limiter = new RateLimiter(this.now);
+    const reg = deps.registry;
+    this.m = {
+      receivedSamples: new Counter({
+        name: 'cortex_distributor_received_samples_total',
+        help: 'The total number of received samples, excluding rejected and deduped samples.',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
+      samplesIn: new Counter({
+        name: 'cortex_distributor_samples_in_total',
+        help: 'The total number of samples that have come in to the distributor, including rejected or deduped samples.',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
+      receivedMetadata: new Counter({
+        name: 'cortex_distributor_received_metadata_total',
+        help: 'The total number of received metadata, excluding rejected.',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
+      receivedExemplars: new Counter({
+        name: 'cortex_distributor_received_exemplars_total',
+        help: 'The total number of received exemplars, excluding rejected and deduped exemplars.',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
+      requestsIn: new Counter({
+        name: 'cortex_distributor_requests_in_total',
+        help: 'The total number of requests that have come in to the distributor, including rejected or deduped requests.',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
+      inflight: new Gauge({
+        name: 'cortex_distributor_inflight_push_requests',
+        help: 'Current number of inflight push requests in distributor.',
+        registers: [reg],
+      }),
+      discarded: discardedSamplesCounter(reg),
+    };
+  }
+
+  /**
+   * Handles one decompressed remote-write body for `tenant`. Never throws for client errors:
+   * returns the status and message to send.
+   */
+  async push(tenant: string, body: Uint8Array): Promise<PushOutcome> {
+    this.m.inflight.inc();
+    try {
+      return await this.pushInner(tenant, body);
+    } finally {
+      this.m.inflight.dec();
+    }
+  }
+
+  private async pushInner(tenant: string, body: Uint8Array): Promise<PushOutcome> {
+    this.m.requestsIn.inc({ user: tenant });
+    const ov = this.deps.overrides;
+    const limits = ov.forTenant(tenant);
+    const batch = new WriteBatch(1024);
+    let firstError: string | undefined;
+    const discards = new Map<string, number>();
+    const sink: DiscardSink = {
+      discard(id, n, msg) {
+        discards.set(id, (discards.get(id) ?? 0) + n);
+        if (firstError === undefined) firstError = msg();
+      },
+    };
+    let res;
+    try {
+      res = this.decoder.decode(
+        body,
+        {
+          maxLabelNamesPerSeries: limits.maxLabelNamesPerSeries,
+          maxLabelNameLength: limits.maxLabelNameLength,
+          maxLabelValueLength: limits.maxLabelValueLength,
+          maxTimestamp: this.now() + limits.creationGracePeriod,
+        },
+        batch,
+        sink,
+      );
+    } catch (e) {
+      if (e instanceof DecodeError) return { status: 400, message: `failed to parse the write request: ${e.message}` };
+      throw e;
+    }
+    this.m.samplesIn.inc({ user: tenant }, res.samples + res.histograms);
+    for (const [id, n] of discards) this.m.discarded.inc({ reason: reasonOf(id), user: tenant }, n);
+
+    const valid = batch.numSamples;
+    if (valid + res.metadata > 0 && !this.limiter.allow(tenant, valid + res.metadata, limits.ingestionRate, limits.ingestionBurstSize)) {
+      this.m.discarded.inc({ reason: 'rate_limited', user: tenant }, valid);
+      return { status: 429, message: messages.ingestionRateLimited(limits.ingestionRate, limits.ingestionBurstSize) };
+    }
+    this.m.receivedMetadata.inc({ user: tenant }, res.metadata);
+    if (valid > 0) {
+      const r = await this.deps.ingester.push(tenant, batch);
+      this.m.receivedSamples.inc({ user: tenant }, valid);
+      if (firstError === undefined && r.firstError !== undefined) {
+        return { status: r.firstError.status, message: r.firstError.message };
+      }
+    }
+    if (firstError !== undefined) return { status: 400, message: firstError };
+    return { status: 200, message: '' };
+  }
+
+  /** Checks the snappy header's decompressed length before anything is allocated. */
+  checkSize(decodedLen: number): void {
+    if (decodedLen > this.cfg.maxRecvMsgSize) {
+      throw new StrataError(ErrorIds.maxWriteMessageSize, 400, messages.maxWriteMessageSize(decodedLen, this.cfg.maxRecvMsgSize));
+    }
+  }
+}

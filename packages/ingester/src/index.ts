@@ -1,0 +1,3 @@
+export { Ingester } from './ingester';
+export type { IngesterConfig, IngesterDeps } from './ingester';
+export { IngesterErrors } from './errors';

@@ -1,0 +1,3 @@
+export { Strata } from './app';
+export { IngesterQuerier } from './ingester-querier';
+export { BUILD_INFO, VERSION } from './version';

@@ -1,0 +1,291 @@
+/**
+ * Prometheus XOR chunk encoding (chunk encoding 1), byte-exact with tsdb/chunkenc/xor.go; see
+ * docs formats.md §5.1. Values travel as the raw IEEE-754 bits in two uint32 halves (hi, lo) so that
+ * NaN payloads, notably the stale marker, are stored bit-exactly.
+ */
+
+import type { SampleIterator } from '../querier';
+import { BitReader, BitWriter } from './bstream';
+
+export const STALE_HI = 0x7ff00000;
+export const STALE_LO = 0x00000002;
+
+const TWO_32 = 4294967296;
+const HEADER_BITS = 16;
+const MAX_SAMPLES = 0xffff;
+const NO_WINDOW = -1;
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const HI = LITTLE_ENDIAN ? 1 : 0;
+const LO = LITTLE_ENDIAN ? 0 : 1;
+
+export function isStaleBits(hi: number, lo: number): boolean {
+  return hi === STALE_HI && lo === STALE_LO;
+}
+
+/** Writes the IEEE-754 bits of `v` into `out` as [hi, lo]. */
+export function floatToBits(v: number, out: Uint32Array): void {
+  f64[0] = v;
+  out[0] = u32[HI]!;
+  out[1] = u32[LO]!;
+}
+
+export function bitsToFloat(hi: number, lo: number): number {
+  u32[HI] = hi;
+  u32[LO] = lo;
+  return f64[0]!;
+}
+
+/** Trailing zero count of a non-zero int32. */
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/**
+ * Appends samples to one XOR chunk. The sample count lives only in the BE16 header of the buffer,
+ * and leading/trailing zero counts share one field, to keep instances small.
+ */
+export class XorAppender extends BitWriter {
+  private minT = 0;
+  private t = 0;
+  private delta = 0;
+  private hi = 0;
+  private lo = 0;
+  /** leading << 8 | trailing of the current value-xor window, or NO_WINDOW. */
+  private window = NO_WINDOW;
+
+  constructor(initialBytes = 32) {
+    super(initialBytes, HEADER_BITS);
+  }
+
+  numSamples(): number {
+    const b = this.buf;
+    return (b[0]! << 8) | b[1]!;
+  }
+
+  minTime(): number {
+    return this.minT;
+  }
+
+  maxTime(): number {
+    return this.t;
+  }
+
+  /**
+   * Appends a sample. `t` is an integer ms timestamp not below the previous one; time deltas must
+   * stay within ±2^53 (any realistic timestamps do).
+   */
+  append(t: number, hi: number, lo: number): void {
+    const b = this.buf;
+    const num = (b[0]! << 8) | b[1]!;
+    if (num >= MAX_SAMPLES) throw new RangeError('xor chunk: more than 65535 samples');
+    if (num >= 2) {
+      const delta = t - this.t;
+      const dod = delta - this.delta;
+      if (delta < 0) this.outOfOrder(t);
+      if (dod === 0) {
+        this.writeBit(0);
+      } else if (dod >= -8191 && dod <= 8192) {
+        this.writeBits((0b10 << 14) | (dod & 0x3fff), 16);
+      } else if (dod >= -65535 && dod <= 65536) {
+        this.writeBits((0b110 << 17) | (dod & 0x1ffff), 20);
+      } else if (dod >= -524287 && dod <= 524288) {
+        this.writeBits((0b1110 << 20) | (dod & 0xfffff), 24);
+      } else {
+        this.writeBits(0b1111, 4);
+        this.writeBits(Math.floor(dod / TWO_32) >>> 0, 32);
+        this.writeBits(dod >>> 0, 32);
+      }
+      this.delta = delta;
+      this.writeValue(hi, lo);
+    } else if (num === 1) {
+      const delta = t - this.t;
+      if (delta < 0) this.outOfOrder(t);
+      this.writeUvarint(delta);
+      this.delta = delta;
+      this.writeValue(hi, lo);
+    } else {
+      this.writeVarint(t);
+      this.writeBits(hi >>> 0, 32);
+      this.writeBits(lo >>> 0, 32);
+      this.minT = t;
+    }
+    // buf may have been replaced by a write above.
+    const nb = this.buf;
+    nb[0] = (num + 1) >>> 8;
+    nb[1] = num + 1;
+    this.t = t;
+    this.hi = hi;
+    this.lo = lo;
+  }
+
+  private outOfOrder(t: number): never {
+    throw new RangeError(`xor chunk: timestamp ${t} is before the last appended timestamp ${this.t}`);
+  }
+
+  private writeValue(hi: number, lo: number): void {
+    const xh = hi ^ this.hi;
+    const xl = lo ^ this.lo;
+    if ((xh | xl) === 0) {
+      this.writeBit(0);
+      return;
+    }
+    let lead = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
+    if (lead > 31) lead = 31;
+    const trail = xl !== 0 ? ctz32(xl) : 32 + ctz32(xh);
+    const w = this.window;
+    let sig: number;
+    let shift: number;
+    if (w !== NO_WINDOW && lead >= w >>> 8 && trail >= (w & 0xff)) {
+      shift = w & 0xff;
+      sig = 64 - (w >>> 8) - shift;
+      this.writeBits(0b10, 2);
+    } else {
+      this.window = (lead << 8) | trail;
+      shift = trail;
+      sig = 64 - lead - trail;
+      // '11', 5 bits leading, 6 bits significant count (64 is written as 0).
+      this.writeBits((0b11 << 11) | (lead << 6) | (sig & 63), 13);
+    }
+    if (shift === 0) {
+      if (sig > 32) this.writeBits(xh >>> 0, sig - 32);
+      this.writeBits(xl >>> 0, sig > 32 ? 32 : sig);
+    } else if (shift < 32) {
+      const h = xh >>> shift;
+      const l = ((xl >>> shift) | (xh << (32 - shift))) >>> 0;
+      if (sig > 32) {
+        this.writeBits(h, sig - 32);
+        this.writeBits(l, 32);
+      } else {
+        this.writeBits(l, sig);
+      }
+    } else {
+      this.writeBits(xh >>> (shift - 32), sig);
+    }
+  }
+}
+
+/** Iterates an XOR chunk; `reset` reuses the instance for another chunk. */
+export class XorIterator extends BitReader implements SampleIterator {
+  t = 0;
+  v = 0;
+  stale = false;
+  hi = 0;
+  lo = 0;
+  private total = 0;
+  private read = 0;
+  private delta = 0;
+  private leading = 0;
+  private trailing = 0;
+
+  constructor(data: Uint8Array) {
+    super(data, HEADER_BITS);
+    this.reset(data);
+  }
+
+  reset(data: Uint8Array): void {
+    if (data.length < 2) throw new Error(`xor chunk: ${data.length} bytes is shorter than the 2-byte header`);
+    this.data = data;
+    this.bitPos = HEADER_BITS;
+    this.bitEnd = data.length * 8;
+    this.total = (data[0]! << 8) | data[1]!;
+    this.read = 0;
+    this.t = 0;
+    this.v = 0;
+    this.stale = false;
+    this.hi = 0;
+    this.lo = 0;
+    this.delta = 0;
+    this.leading = 0;
+    this.trailing = 0;
+  }
+
+  /** Number of samples in the chunk (from its header). */
+  numSamples(): number {
+    return this.total;
+  }
+
+  next(): boolean {
+    const n = this.read;
+    if (n >= this.total) return false;
+    if (n >= 2) {
+      if (this.readBit() !== 0) {
+        let dod: number;
+        if (this.readBit() === 0) {
+          dod = this.readBits(14);
+          if (dod > 8192) dod -= 16384;
+        } else if (this.readBit() === 0) {
+          dod = this.readBits(17);
+          if (dod > 65536) dod -= 131072;
+        } else if (this.readBit() === 0) {
+          dod = this.readBits(20);
+          if (dod > 524288) dod -= 1048576;
+        } else {
+          const h = this.readBits(32) | 0;
+          dod = h * TWO_32 + this.readBits(32);
+        }
+        this.delta += dod;
+      }
+      this.t += this.delta;
+      this.readValue();
+    } else if (n === 1) {
+      this.delta = this.readUvarintSigned();
+      this.t += this.delta;
+      this.readValue();
+    } else {
+      this.t = this.readVarint();
+      this.hi = this.readBits(32);
+      this.lo = this.readBits(32);
+    }
+    this.read = n + 1;
+    const hi = this.hi;
+    const lo = this.lo;
+    this.v = bitsToFloat(hi, lo);
+    this.stale = hi === STALE_HI && lo === STALE_LO;
+    return true;
+  }
+
+  private readValue(): void {
+    if (this.readBit() === 0) return;
+    if (this.readBit() !== 0) {
+      this.leading = this.readBits(5);
+      let sig = this.readBits(6);
+      if (sig === 0) sig = 64;
+      this.trailing = 64 - this.leading - sig;
+      if (this.trailing < 0) {
+        throw new Error(`xor chunk: corrupt value encoding (leading ${this.leading}, ${sig} significant bits)`);
+      }
+    }
+    const shift = this.trailing;
+    const sig = 64 - this.leading - shift;
+    let xh: number;
+    let xl: number;
+    if (sig > 32) {
+      const h = this.readBits(sig - 32);
+      const l = this.readBits(32);
+      if (shift === 0) {
+        xh = h;
+        xl = l;
+      } else {
+        xh = (h << shift) | (l >>> (32 - shift));
+        xl = l << shift;
+      }
+    } else {
+      const l = this.readBits(sig);
+      if (shift === 0) {
+        xh = 0;
+        xl = l;
+      } else if (shift < 32) {
+        xh = l >>> (32 - shift);
+        xl = l << shift;
+      } else {
+        xh = l << (shift - 32);
+        xl = 0;
+      }
+    }
+    this.hi = (this.hi ^ xh) >>> 0;
+    this.lo = (this.lo ^ xl) >>> 0;
+  }
+}
