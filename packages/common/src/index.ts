@@ -6,7 +6,7 @@ export type { Logger, LoggerConfig } from './logger';
 export { createRegistry, getOrCreate, discardedSamplesCounter, Registry } from './metrics';
 export { CONFIG_DEFS } from './config/definitions';
 export type { Config, Def, Kind, FlagName } from './config/definitions';
-export { loadConfig, defaultConfig, configToYaml, flagsHelp, ConfigError } from './config/load';
+export { loadConfig, defaultConfig, configToYaml, flagsHelp, configReferenceMarkdown, ConfigError } from './config/load';
 export type { LoadedConfig } from './config/load';
 export { parseDuration, formatDuration } from './config/duration';
 export { Overrides, limitsFromConfig, parseRuntimeConfig } from './limits';

@@ -60,6 +60,11 @@ export class ByteWriter {
     return this.len;
   }
 
+  /** Size of the internal buffer. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   reset(): void {
     this.len = 0;
   }

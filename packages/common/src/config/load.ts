@@ -160,3 +160,37 @@ export function flagsHelp(): string {
 }
 
 export { parseValue as parseConfigValue };
+
+/** The configuration reference (docs/configuration.md), generated from the definitions table. */
+export function configReferenceMarkdown(): string {
+  const rows = CONFIG_DEFS.map((d) => {
+    const def = d.kind === 'duration' ? formatDuration(d.def as number) : d.def === '' ? '""' : String(d.def);
+    const flags = [d.limit ? 'per-tenant' : '', d.secret ? 'secret' : ''].filter((x) => x !== '').join(', ');
+    return `| \`-${d.flag}\` | \`${d.yaml}\` | ${d.kind} | \`${def}\` | ${d.help}${flags ? ` (${flags})` : ''} |`;
+  });
+  return [
+    '# Configuration reference',
+    '',
+    'Generated from `packages/common/src/config/definitions.ts` (a test keeps this file in step).',
+    'Precedence: defaults ← YAML file given with `-config.file` ← command-line flags. Unknown flags or',
+    'keys and invalid values stop Strata with exit code 1 and a message naming the key. `GET /config`',
+    'shows the effective configuration (`?mode=diff` only what differs from the defaults,',
+    '`?mode=defaults` the defaults), secrets masked.',
+    '',
+    'Per-tenant limits (marked per-tenant) are set globally by flag or under `limits:` in YAML, and per',
+    'tenant in the runtime configuration file (`-runtime-config.file`, reloaded every',
+    '`-runtime-config.reload-period`):',
+    '',
+    '```yaml',
+    'overrides:',
+    '  team-a:',
+    '    ingestion_rate: 50000',
+    '    max_global_series_per_user: 1000000',
+    '```',
+    '',
+    '| flag | YAML key | type | default | description |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
