@@ -9,7 +9,7 @@
  * Options: --series 100000,1000000  --rounds 10  --series-per-request 2000  --concurrency 8
  *          --systems prometheus,strata  --tenant bench  --prebuild-mb 1024  --timeout-ms 60000
  *          --strata-bin bin/strata  --strata-arg=-flag=value (repeatable)  --no-strata-default-args
- *          --strata-ready-path /ready  --keep-dirs  --out results.json  --json
+ *          --strata-ready-path /ready  --strata-ready-timeout 180 (s)  --keep-dirs  --out results.json  --json
  *
  * For each series count, and for each system in turn, it starts a fresh server on free loopback
  * ports with a fresh temp dir:
@@ -105,7 +105,14 @@ async function startSystem(name, f) {
     const bin = path.resolve(f['strata-bin'] ?? STRATA_BIN);
     if (!strataInstalled(bin)) return { skipped: `${path.relative(process.cwd(), bin) || bin} not found` };
     const args = [...(f['strata-default-args'] === 'false' ? [] : STRATA_DEFAULT_ARGS), ...(f['strata-arg'] ?? [])];
-    const s = await startStrata({ binary: bin, args, readyPath: f['strata-ready-path'], keepDir: !!f['keep-dirs'] });
+    const s = await startStrata({
+      binary: bin,
+      args,
+      readyPath: f['strata-ready-path'],
+      // The first start of bin/strata may build the workspace (tsc -b) before it listens.
+      readyTimeoutMs: Number(f['strata-ready-timeout'] ?? 180) * 1000,
+      keepDir: !!f['keep-dirs'],
+    });
     const tenant = f.tenant ?? 'bench';
     return {
       instance: s,
@@ -118,7 +125,17 @@ async function startSystem(name, f) {
   throw new Error(`unknown system ${name}`);
 }
 
+/** Benchmarks one system; a system that fails to start or errors is reported, not fatal. */
 async function benchOne(name, workload, prebuilt, f, log) {
+  try {
+    return await benchSystem(name, workload, prebuilt, f, log);
+  } catch (err) {
+    log(`${name}: FAILED — ${err.message}`);
+    return { system: name, error: err.message.split('\n')[0], detail: err.message };
+  }
+}
+
+async function benchSystem(name, workload, prebuilt, f, log) {
   const started = await startSystem(name, f);
   if (started.skipped) {
     log(`${name}: skipped — ${started.skipped}`);
@@ -211,13 +228,14 @@ function table(seriesCount, prom, strata) {
   const cell = (r, get, fmt) => {
     if (!r) return '—';
     if (r.skipped) return 'skipped';
+    if (r.error) return 'failed';
     const v = get(r);
     return v === null || v === undefined ? 'n/a' : fmt(v);
   };
   const rows = [['', 'Prometheus 2.42', 'Strata', 'Strata/Prometheus']];
   for (const [label, get, fmt, ratio = true] of ROWS) {
     let q = '';
-    if (ratio && prom && strata && !prom.skipped && !strata.skipped) {
+    if (ratio && prom && strata && !prom.skipped && !strata.skipped && !prom.error && !strata.error) {
       const a = get(prom);
       const b = get(strata);
       if (typeof a === 'number' && typeof b === 'number' && a !== 0) q = `${(b / a).toFixed(2)}×`;
@@ -237,6 +255,7 @@ function table(seriesCount, prom, strata) {
 const USAGE = `usage: node tests/bench/run-bench.js [--series 100000,1000000] [--rounds 10] [--series-per-request 2000]
   [--concurrency 8] [--systems prometheus,strata] [--tenant bench] [--prebuild-mb 1024] [--timeout-ms 60000]
   [--strata-bin bin/strata] [--strata-arg=-flag=value]... [--no-strata-default-args] [--strata-ready-path /ready]
+  [--strata-ready-timeout 180]
   [--keep-dirs] [--out FILE] [--json]`;
 
 async function main() {
@@ -272,6 +291,7 @@ async function main() {
     for (const sys of systems) byName[sys] = await benchOne(sys, workload, prebuilt, f, log);
     results.push({ series: n, rounds, results: byName });
     tables.push(table(n, byName.prometheus, byName.strata));
+    for (const r of Object.values(byName)) if (r.error) process.exitCode = 1;
     log('');
     log(tables[tables.length - 1]);
     log('');
@@ -287,7 +307,7 @@ async function main() {
   if (f.out) fs.writeFileSync(f.out, JSON.stringify(summary, null, 2));
   if (f.json) console.log(JSON.stringify(summary));
   else {
-    console.log(tables.join('\n\n'));
+    if (tables.length > 1) console.log(`== summary ==\n\n${tables.join('\n\n')}`);
     if (f.out) console.log(`\nJSON written to ${f.out}`);
   }
 }

@@ -40,8 +40,8 @@ function samples(res: SeriesChunks[], mint = -Infinity, maxt = Infinity): [strin
 
 describe('ingester', () => {
   let dir: string;
-  const limits = { ...limitsFromConfig(defaultConfig()), maxGlobalSeriesPerUser: 3 };
-  const make = () => {
+  const make = (maxGlobalSeriesPerUser = 0) => {
+    const limits = { ...limitsFromConfig(defaultConfig()), maxGlobalSeriesPerUser };
     const reg = createRegistry(false);
     return { ing: new Ingester({ tsdbDir: dir, blockRange: 2 * H }, { overrides: new Overrides(limits), registry: reg, logger: nopLogger() }), reg };
   };
@@ -76,7 +76,7 @@ describe('ingester', () => {
   });
 
   test('out-of-order, duplicate timestamp, too old and series limits are rejected per sample', async () => {
-    const { ing, reg } = make();
+    const { ing, reg } = make(3);
     await ing.start();
     await ing.push('a', batch([{ labels: { __name__: 'm' }, samples: [[5 * H, 1]] }]));
     const r = await ing.push('a', batch([

@@ -280,7 +280,7 @@ function parseModelDuration(s: string): number | undefined {
 /**
  * Prometheus' `parseDuration`, in nanoseconds: float seconds, or a Prometheus duration
  * (`1h30m`, `5m`, `1d`, `1w`, `1y`, `500ms`). NaN seconds give Go's int64(NaN) on amd64 (the
- * minimum int64), so `step=nan` is rejected as a negative step, as by Prometheus.
+ * minimum int64), so `step=nan` is refused as a negative step, as by Prometheus.
  */
 export function parseDuration(s: string): number {
   const f = parseGoFloat(s);
@@ -289,7 +289,8 @@ export function parseDuration(s: string): number {
     if (ns > MAX_INT64_F || ns < -MAX_INT64_F) {
       throw new ParamParseError(`cannot parse ${goQuote(s)} to a valid duration. It overflows int64`);
     }
-    if (Number.isNaN(ns)) return -MAX_INT64_F;
+    // Go's int64(f) on amd64 gives the minimum int64 for NaN and for exactly 2^63.
+    if (Number.isNaN(ns) || ns === MAX_INT64_F) return -MAX_INT64_F;
     return Math.trunc(ns);
   }
   const d = parseModelDuration(s);
@@ -357,4 +358,64 @@ export function checkRangeParams(start: PromTime, end: PromTime, stepNs: number)
     );
   }
   return stepMs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Label names
+
+const LEGACY_LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** A classic Prometheus label name (`model.LabelNameRE`). */
+export function isLegacyLabelName(name: string): boolean {
+  return LEGACY_LABEL_NAME_RE.test(name);
+}
+
+/**
+ * Reverses the `U__` escaping of label names (prometheus/common `UnescapeName` with
+ * ValueEncodingEscaping): `__` is `_`, `_<hex>_` is that code point. Returns `name` unchanged
+ * when it is not escaped or the escape is invalid, as Prometheus does.
+ */
+export function unescapeLabelName(name: string): string {
+  if (!name.startsWith('U__')) return name;
+  const esc = name.slice(3);
+  let out = '';
+  for (let i = 0; i < esc.length; i++) {
+    const ch = esc[i]!;
+    if (ch !== '_') {
+      out += ch;
+      continue;
+    }
+    i++;
+    if (i >= esc.length) return name;
+    if (esc[i] === '_') {
+      out += '_';
+      continue;
+    }
+    let cp = 0;
+    let closed = false;
+    for (let j = 0; i < esc.length; j++, i++) {
+      if (j >= 6) return name;
+      const h = esc[i]!;
+      if (h === '_') {
+        closed = true;
+        break;
+      }
+      const d = parseInt(h, 16);
+      if (Number.isNaN(d)) return name;
+      cp = cp * 16 + d;
+    }
+    if (!closed || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return name;
+    out += String.fromCodePoint(cp);
+  }
+  return out;
+}
+
+/**
+ * The label name of `/label/<name>/values`: the `U__` form is unescaped; the result must be a
+ * classic name or, when it came from an escape, any non-empty name.
+ */
+export function labelNameParam(raw: string): string {
+  const name = unescapeLabelName(raw);
+  if (isLegacyLabelName(name) || (name !== raw && name !== '')) return name;
+  throw new ApiError('bad_data', `invalid label name: ${goQuote(name)}`);
 }

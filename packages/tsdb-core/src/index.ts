@@ -23,3 +23,19 @@ export type { HeadOptions } from './head/head';
 export { MemSeries, AppendStatus, SAMPLES_PER_CHUNK, ENCODING_XOR } from './head/mem-series';
 export { MemPostings, intersect, subtract, union } from './head/postings';
 export { ChunkSeries, ChunksIterator } from './chunk-series';
+export { ByteWriter, ByteReader, DecodeError, utf8Length, uvarintSize } from './encoding';
+export { crc32c } from './crc32c';
+export { BitWriter, BitReader } from './chunkenc/bstream';
+export { STALE_HI, STALE_LO, isStaleBits, floatToBits, bitsToFloat, XorAppender, XorIterator } from './chunkenc/xor';
+export { WAL, WALCorruptionError, WAL_PAGE_SIZE, WAL_DEFAULT_SEGMENT_SIZE, segmentName } from './wal/wal';
+export type { WALOptions, WALReplayResult } from './wal/wal';
+export {
+  RECORD_SERIES,
+  RECORD_SAMPLES,
+  RECORD_TOMBSTONES,
+  SamplesRecordBuilder,
+  encodeSeriesRecord,
+  encodeTombstonesRecord,
+  decodeRecord,
+} from './wal/records';
+export type { SeriesRecordEntry, TombstoneEntry, DecodedSamples, DecodedRecord } from './wal/records';

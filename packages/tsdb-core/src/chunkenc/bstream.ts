@@ -33,7 +33,7 @@ export class BitWriter {
     this.buf = next;
   }
 
-  writeBit(bit: number): void {
+  protected writeBit(bit: number): void {
     const pos = this.bitLen;
     const i = pos >>> 3;
     if (i >= this.buf.length) this.grow(i + 1);
@@ -46,7 +46,7 @@ export class BitWriter {
    * fine for n = 32). Relies on bytes past the write position being zero, which holds because the
    * stream only ever appends.
    */
-  writeBits(v: number, n: number): void {
+  protected writeBits(v: number, n: number): void {
     const pos = this.bitLen;
     const end = pos + n;
     if ((end + 7) >>> 3 > this.buf.length) this.grow((end + 7) >>> 3);
@@ -68,7 +68,7 @@ export class BitWriter {
   }
 
   /** Go `binary.PutUvarint` of the 64-bit value (hi, lo), a byte at a time at the current bit position. */
-  writeUvarint64(hi: number, lo: number): void {
+  protected writeUvarint64(hi: number, lo: number): void {
     hi >>>= 0;
     lo >>>= 0;
     while (hi !== 0 || lo >= 0x80) {
@@ -80,12 +80,12 @@ export class BitWriter {
   }
 
   /** Go `binary.PutUvarint(uint64(v))` for a safe integer (negative values as two's complement). */
-  writeUvarint(v: number): void {
+  protected writeUvarint(v: number): void {
     this.writeUvarint64(Math.floor(v / TWO_32), v >>> 0);
   }
 
   /** Go `binary.PutVarint` (zigzag) for a safe integer. */
-  writeVarint(v: number): void {
+  protected writeVarint(v: number): void {
     const hi = Math.floor(v / TWO_32) | 0;
     const lo = v >>> 0;
     const sign = hi >> 31;
@@ -108,7 +108,7 @@ export class BitReader {
     throw new Error(`bit stream truncated at bit ${this.bitPos} of ${this.bitEnd}`);
   }
 
-  readBit(): number {
+  protected readBit(): number {
     const pos = this.bitPos;
     if (pos >= this.bitEnd) this.truncated();
     this.bitPos = pos + 1;
@@ -116,7 +116,7 @@ export class BitReader {
   }
 
   /** Reads `n` bits (1 ≤ n ≤ 32) as an unsigned number. */
-  readBits(n: number): number {
+  protected readBits(n: number): number {
     const pos = this.bitPos;
     const end = pos + n;
     if (end > this.bitEnd) this.truncated();
@@ -137,7 +137,7 @@ export class BitReader {
   }
 
   /** Go `binary.Uvarint` read a byte at a time at the current bit position, into `out` as [hi, lo]. */
-  readUvarint64(out: Uint32Array): void {
+  protected readUvarint64(out: Uint32Array): void {
     let hi = 0;
     let lo = 0;
     for (let k = 0; k < 10; k++) {
@@ -161,7 +161,7 @@ export class BitReader {
   }
 
   /** Go `binary.Varint` (zigzag) at the current bit position, as a number. */
-  readVarint(): number {
+  protected readVarint(): number {
     const h = scratch;
     this.readUvarint64(h);
     const zhi = h[0]!;
@@ -173,7 +173,7 @@ export class BitReader {
   }
 
   /** Go `int64(binary.Uvarint())` at the current bit position, as a number. */
-  readUvarintSigned(): number {
+  protected readUvarintSigned(): number {
     const h = scratch;
     this.readUvarint64(h);
     return (h[0]! | 0) * TWO_32 + h[1]!;

@@ -44,11 +44,10 @@ function ctz32(x: number): number {
 }
 
 /**
- * Appends samples to one XOR chunk. The sample count lives only in the BE16 header of the buffer,
+ * Appends samples to one XOR chunk. The sample count and first timestamp live only in the buffer,
  * and leading/trailing zero counts share one field, to keep instances small.
  */
 export class XorAppender extends BitWriter {
-  private minT = 0;
   private t = 0;
   private delta = 0;
   private hi = 0;
@@ -65,8 +64,20 @@ export class XorAppender extends BitWriter {
     return (b[0]! << 8) | b[1]!;
   }
 
+  /** First timestamp, decoded from the chunk (not kept in a field, to save memory); 0 if empty. */
   minTime(): number {
-    return this.minT;
+    const b = this.buf;
+    if (((b[0]! << 8) | b[1]!) === 0) return 0;
+    // Zigzag varint at byte 2; exact for |t| < 2^52 ms (over 100,000 years).
+    let z = 0;
+    let mul = 1;
+    for (let i = 2; i < 12; i++) {
+      const c = b[i]!;
+      z += (c & 0x7f) * mul;
+      if (c < 0x80) break;
+      mul *= 128;
+    }
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   }
 
   maxTime(): number {
@@ -110,15 +121,15 @@ export class XorAppender extends BitWriter {
       this.writeVarint(t);
       this.writeBits(hi >>> 0, 32);
       this.writeBits(lo >>> 0, 32);
-      this.minT = t;
     }
     // buf may have been replaced by a write above.
     const nb = this.buf;
     nb[0] = (num + 1) >>> 8;
     nb[1] = num + 1;
     this.t = t;
-    this.hi = hi;
-    this.lo = lo;
+    // Kept as int32 so the fields stay small integers rather than boxed doubles.
+    this.hi = hi | 0;
+    this.lo = lo | 0;
   }
 
   private outOfOrder(t: number): never {

@@ -71,7 +71,7 @@ export class WAL {
   private flushing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private failure: Error | null = null;
-  private closing = false;
+  private closed: Promise<void> | null = null;
 
   private constructor(
     private readonly dir: string,
@@ -221,8 +221,12 @@ export class WAL {
   }
 
   /** Syncs and closes. The last page is zero-padded, as Prometheus does. */
-  async close(): Promise<void> {
-    if (this.closing) return;
+  close(): Promise<void> {
+    this.closed ??= this.doClose();
+    return this.closed;
+  }
+
+  private async doClose(): Promise<void> {
     if (!this.failure) {
       const rest = this.offset % WAL_PAGE_SIZE;
       if (rest !== 0) {
@@ -230,19 +234,22 @@ export class WAL {
         this.offset += WAL_PAGE_SIZE - rest;
       }
     }
-    this.closing = true;
     try {
       if (!this.failure) await this.sync();
     } finally {
       const fh = this.fh;
       this.fh = null;
-      if (fh) await fh.close();
+      if (fh) {
+        await fh.close().catch((e: unknown) => {
+          if (!this.failure) throw e;
+        });
+      }
     }
   }
 
   private checkWritable(): void {
     if (this.failure) throw this.failure;
-    if (this.closing) throw new Error('WAL is closed');
+    if (this.closed) throw new Error('WAL is closed');
   }
 
   /** Whether a record of `len` bytes fits in what is left of the current segment. */

@@ -1,0 +1,44 @@
+export { createPrometheusApiRouter, toApiError } from './api';
+export type { BuildInfo, MetadataProvider, MetricMetadata, PrometheusApiDeps } from './api';
+export type { QueryEngine, QueryOptions, QueryResult, SelectorParser } from './engine';
+export { ApiError, goQuote, invalidParamError, isApiErrorType, statusForErrorType } from './errors';
+export type { ApiErrorType } from './errors';
+export {
+  encodeJson,
+  errorJson,
+  formatFloatTimestamp,
+  formatPointTimestamp,
+  formatSampleValue,
+  formatScalarValue,
+  jsonString,
+  labelsJson,
+  queryDataJson,
+  stringArrayJson,
+  successJson,
+} from './format';
+export {
+  MAX_POINTS_PER_SERIES,
+  MAX_TIME,
+  MAX_TIME_FORMATTED,
+  MIN_TIME,
+  MIN_TIME_FORMATTED,
+  ParamParseError,
+  checkRangeParams,
+  durationParam,
+  formValue,
+  fromMillis,
+  isLegacyLabelName,
+  labelNameParam,
+  parseDuration,
+  parseGoFloat,
+  parseGoInt,
+  parseTime,
+  parseUrlEncoded,
+  requiredTimeParam,
+  timeBefore,
+  timeParam,
+  toEngineMillis,
+  toMillis,
+  unescapeLabelName,
+} from './params';
+export type { FormValues, PromTime } from './params';
