@@ -26,6 +26,8 @@ export interface StrataOptions {
   tmpRoot?: string;
   /** SIGTERM → SIGKILL grace in stop(). Default 10 s. */
   stopTimeoutMs?: number;
+  /** Reuse this data directory (e.g. to restart on the same data); kept on stop. */
+  dir?: string;
 }
 
 export interface StrataInstance {
@@ -40,6 +42,8 @@ export interface StrataInstance {
   readonly server: ServerProcess;
   log(maxBytes?: number): string;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: no graceful shutdown. Resolves once the process has exited. */
+  kill(): Promise<void>;
 }
 
 export function strataInstalled(binary = STRATA_BIN): boolean {
@@ -54,7 +58,8 @@ export function strataInstalled(binary = STRATA_BIN): boolean {
 export async function startStrata(opts: StrataOptions = {}): Promise<StrataInstance> {
   const binary = opts.binary ?? STRATA_BIN;
   if (!strataInstalled(binary)) throw new Error(`${binary} is missing or not executable`);
-  const dir = fs.mkdtempSync(path.join(opts.tmpRoot ?? os.tmpdir(), 'strata-'));
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(opts.tmpRoot ?? os.tmpdir(), 'strata-'));
+  const keepDir = opts.keepDir ?? opts.dir !== undefined;
   const [httpPort, grpcPort] = (await freePorts(2)) as [number, number];
   const server = startServerProcess({
     name: 'strata',
@@ -86,7 +91,7 @@ export async function startStrata(opts: StrataOptions = {}): Promise<StrataInsta
         }
       }
       await server.stop(opts.stopTimeoutMs ?? 10_000);
-      if (!opts.keepDir) fs.rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) fs.rmSync(dir, { recursive: true, force: true });
     })());
   try {
     await waitReady(server, url + (opts.readyPath ?? '/ready'), opts.readyTimeoutMs ?? 60_000);
@@ -105,5 +110,13 @@ export async function startStrata(opts: StrataOptions = {}): Promise<StrataInsta
     server,
     log: (maxBytes) => server.log(maxBytes),
     stop,
+    kill: async () => {
+      try {
+        process.kill(workerPid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await server.stop(1000);
+    },
   };
 }

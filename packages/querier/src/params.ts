@@ -341,13 +341,9 @@ export function checkRangeParams(start: PromTime, end: PromTime, stepNs: number)
   if (timeBefore(end, start)) {
     throw invalidParamError('end', 'end timestamp must not be before start time');
   }
-  const stepMs = Math.trunc(stepNs / 1e6);
-  if (stepNs <= 0 || stepMs <= 0) {
-    throw invalidParamError(
-      'step',
-      'zero or negative query resolution step widths are not accepted. Try a positive integer',
-    );
-  }
+  const zeroStep = (): ApiError =>
+    invalidParamError('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if (stepNs <= 0) throw zeroStep();
   // end.Sub(start) saturates at the largest time.Duration; Duration / Duration is integer division.
   let diff = (BigInt(end.sec) - BigInt(start.sec)) * 1000000000n + BigInt(end.nsec - start.nsec);
   if (diff > MAX_INT64) diff = MAX_INT64;
@@ -357,6 +353,8 @@ export function checkRangeParams(start: PromTime, end: PromTime, stepNs: number)
       'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
     );
   }
+  const stepMs = Math.trunc(stepNs / 1e6);
+  if (stepMs <= 0) throw zeroStep();
   return stepMs;
 }
 

@@ -1,0 +1,86 @@
+import type { Series as StorageSeries } from '@strata/tsdb-core';
+import { type Expr, type VectorSelector, inspect } from '../parser/ast';
+import type { SelectedSeries } from './types';
+
+export interface SelectPlan {
+  readonly node: VectorSelector;
+  /** Inclusive time range (ms) the selector can ever look at in this query. */
+  readonly mint: number;
+  readonly maxt: number;
+}
+
+/**
+ * The time range each vector selector needs, as Prometheus' getTimeRangesForSelector computes it:
+ * the query range shifted by enclosing subqueries (offsets and ranges, reset by an `@` on a
+ * subquery), replaced by the selector's own `@`, widened by the lookback delta (instant selectors)
+ * or the range (range selectors), and shifted by the selector's offset.
+ */
+export function planSelects(expr: Expr, startMs: number, endMs: number, lookbackDelta: number): SelectPlan[] {
+  const plans: SelectPlan[] = [];
+  let evalRange = 0;
+  inspect(expr, (node, path) => {
+    if (node.type === 'MatrixSelector') {
+      evalRange = node.range;
+    } else if (node.type === 'VectorSelector') {
+      let start = startMs;
+      let end = endMs;
+      let subqOffset = 0;
+      let subqRange = 0;
+      let subqTs: number | null = null;
+      for (const p of path) {
+        if (p.type !== 'SubqueryExpr') continue;
+        subqOffset += p.originalOffset;
+        subqRange += p.range;
+        if (p.timestamp !== null) {
+          subqOffset = p.originalOffset;
+          subqRange = p.range;
+          subqTs = p.timestamp;
+        }
+      }
+      if (subqTs !== null) start = end = subqTs;
+      if (node.timestamp !== null) {
+        start = end = node.timestamp;
+      } else {
+        start = start - subqOffset - subqRange;
+        end = end - subqOffset;
+      }
+      start -= evalRange === 0 ? lookbackDelta : evalRange;
+      start -= node.originalOffset;
+      end -= node.originalOffset;
+      evalRange = 0;
+      plans.push({ node, mint: start, maxt: end });
+    }
+  });
+  return plans;
+}
+
+/** Loads the samples of the selected series within [mint, maxt] into typed arrays. */
+export function materialize(series: readonly StorageSeries[], mint: number, maxt: number): SelectedSeries[] {
+  const out: SelectedSeries[] = [];
+  const ts: number[] = [];
+  const vs: number[] = [];
+  const stale: number[] = [];
+  for (const s of series) {
+    ts.length = 0;
+    vs.length = 0;
+    stale.length = 0;
+    const it = s.iterator();
+    while (it.next()) {
+      const t = it.t;
+      if (t < mint || t > maxt) continue;
+      if (it.stale) stale.push(t);
+      else {
+        ts.push(t);
+        vs.push(it.v);
+      }
+    }
+    if (ts.length === 0) continue; // Nothing a query could return (stale markers alone end nothing).
+    out.push({
+      labels: s.labels,
+      ts: Float64Array.from(ts),
+      vs: Float64Array.from(vs),
+      staleTs: stale.length > 0 ? Float64Array.from(stale) : null,
+    });
+  }
+  return out;
+}
