@@ -118,6 +118,22 @@ class FakeEngine implements QueryEngine {
   }
 }
 
+/** The engine contract of `@strata/promql` (no options argument, mutable arrays) fits QueryEngine. */
+type ContractResult =
+  | { resultType: 'vector'; result: { metric: Labels; t: number; v: number }[] }
+  | { resultType: 'matrix'; result: { metric: Labels; ts: number[]; vs: number[] }[] }
+  | { resultType: 'scalar'; result: { t: number; v: number } }
+  | { resultType: 'string'; result: { t: number; v: string } };
+class ContractEngine {
+  async instantQuery(_q: Querier, _expr: string, timeMs: number): Promise<ContractResult> {
+    return { resultType: 'scalar', result: { t: timeMs, v: 1 } };
+  }
+  async rangeQuery(_q: Querier, _expr: string, startMs: number, _endMs: number, _stepMs: number): Promise<ContractResult> {
+    return { resultType: 'matrix', result: [{ metric: [], ts: [startMs], vs: [1] }] };
+  }
+}
+export const contractEngineFits: QueryEngine = new ContractEngine();
+
 const BUILD_INFO: BuildInfo = {
   version: '0.1.0',
   revision: 'abc<1>',
@@ -267,6 +283,23 @@ describe('/api/v1/query', () => {
     expect((await call('/query?query=nothing&time=2')).body).toBe(
       '{"status":"success","data":{"resultType":"vector","result":[]}}',
     );
+  });
+
+  test('a large result arrives complete, with its Content-Length', async () => {
+    const result = Array.from({ length: 200 }, (_, i) => ({
+      metric: L({ __name__: 'big', i: String(i), x: 'ü' }),
+      ts: Array.from({ length: 500 }, (_, j) => j * 1000 + 1),
+      vs: Array.from({ length: 500 }, (_, j) => j + 0.5),
+    }));
+    engine.answer = async () => ({ resultType: 'matrix', result });
+    const r = await fetch(`${base}/query?query=big[1h]&time=600`, { headers: { 'X-Scope-OrgID': 'team-a' } });
+    const buf = Buffer.from(await r.arrayBuffer());
+    expect(r.status).toBe(200);
+    expect(Number(r.headers.get('content-length'))).toBe(buf.length);
+    const body = JSON.parse(buf.toString('utf8'));
+    expect(body.status).toBe('success');
+    expect(body.data.result).toHaveLength(200);
+    expect(body.data.result[199].values[499]).toEqual([499.001, '499.5']);
   });
 
   test('time defaults to now (whole ms)', async () => {

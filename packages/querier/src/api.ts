@@ -8,13 +8,14 @@ import { compareLabels, compareStrings, labelsKey, type Labels, type Matcher, ty
 import type { QueryEngine, QueryOptions, QueryResult, SelectorParser } from './engine';
 import { ApiError, invalidParamError, isApiErrorType, type ApiErrorType } from './errors';
 import {
+  BodyWriter,
   encodeJson,
   errorJson,
   jsonString,
   labelsJson,
-  queryDataJson,
   stringArrayJson,
   successJson,
+  writeQueryData,
 } from './format';
 import {
   MAX_TIME,
@@ -89,7 +90,11 @@ interface Ctx {
   formError: string | undefined;
 }
 
-type Endpoint = (ctx: Ctx) => Promise<string>;
+/** Answers the `data` JSON: a string, or a BodyWriter for large query results. */
+type Endpoint = (ctx: Ctx) => Promise<string | BodyWriter>;
+
+const SUCCESS_PREFIX = Buffer.from('{"status":"success","data":');
+const SUCCESS_SUFFIX = Buffer.from('}');
 
 /**
  * Builds the router of `/api/v1/{query,query_range,series,labels,label/:name/values,metadata,
@@ -107,6 +112,22 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
     res.status(status);
     res.setHeader('Content-Type', 'application/json');
     res.end(body);
+  };
+
+  const sendSuccess = (res: Response, data: string | BodyWriter): void => {
+    if (typeof data === 'string') {
+      send(res, 200, successJson(data));
+      return;
+    }
+    if (res.headersSent || res.destroyed) return;
+    res.status(200);
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('Content-Length', SUCCESS_PREFIX.length + data.length + SUCCESS_SUFFIX.length);
+    res.cork();
+    res.write(SUCCESS_PREFIX);
+    for (const c of data.chunks) res.write(c);
+    res.end(SUCCESS_SUFFIX);
+    res.uncork();
   };
 
   const sendError = (req: Request, res: Response, err: ApiError): void => {
@@ -136,8 +157,7 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
           }
         }
         const { form, error } = await readForm(req);
-        const data = await endpoint({ req, res, tenant, form, formError: error });
-        send(res, 200, successJson(data));
+        sendSuccess(res, await endpoint({ req, res, tenant, form, formError: error }));
       } catch (e) {
         const err = toApiError(e, 'execution');
         if (!(e instanceof ApiError) && !hasErrorType(e)) {
@@ -202,7 +222,7 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
       }
       throw err;
     }
-    return queryDataJson(result);
+    return queryDataBody(result);
   };
 
   const queryRange: Endpoint = async (ctx) => {
@@ -219,7 +239,7 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
     const result = await runQuery(ctx, timeoutNs, (opts) =>
       deps.engine.rangeQuery(q, expr, toEngineMillis(start), toEngineMillis(end), stepMs, opts),
     );
-    return queryDataJson(asMatrix(result));
+    return queryDataBody(asMatrix(result));
   };
 
   // --- metadata endpoints
@@ -372,6 +392,12 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
     sendError(req, res, new ApiError(s < 500 ? 'bad_data' : 'internal', err instanceof Error ? err.message : String(err), s));
   });
   return router;
+}
+
+function queryDataBody(r: QueryResult): BodyWriter {
+  const w = new BodyWriter();
+  writeQueryData(r, w);
+  return w;
 }
 
 /** A range query always answers a matrix, sorted by labels. */

@@ -4,9 +4,13 @@
  */
 import type { Labels, Matcher, Querier } from '@strata/tsdb-core';
 
+/**
+ * A query's value, as `@strata/promql` returns it (times in ms). Arrays are read-only and point
+ * columns may be typed arrays, so that engine results are accepted without copying.
+ */
 export type QueryResult =
-  | { resultType: 'vector'; result: { metric: Labels; t: number; v: number }[] }
-  | { resultType: 'matrix'; result: { metric: Labels; ts: number[]; vs: number[] }[] }
+  | { resultType: 'vector'; result: readonly { metric: Labels; t: number; v: number }[] }
+  | { resultType: 'matrix'; result: readonly { metric: Labels; ts: ArrayLike<number>; vs: ArrayLike<number> }[] }
   | { resultType: 'scalar'; result: { t: number; v: number } }
   | { resultType: 'string'; result: { t: number; v: string } };
 

@@ -1,5 +1,6 @@
 import { labelsFromObject, type Labels } from '@strata/tsdb-core';
 import {
+  BodyWriter,
   encodeJson,
   errorJson,
   formatFloatTimestamp,
@@ -11,6 +12,7 @@ import {
   queryDataJson,
   stringArrayJson,
   successJson,
+  writeQueryData,
 } from './format';
 
 // Expected strings below were taken from Prometheus 2.42.0 (Debian build, go1.19.8) answering
@@ -254,5 +256,39 @@ describe('envelope and generic JSON', () => {
       }),
     ).toBe('{"version":"2.42.0+ds","revision":"r\\u003c1\\u003e","n":1.5,"ok":true,"nothing":null,"list":[1,"a",{"x":0}]}');
     expect(() => encodeJson(NaN)).toThrow();
+  });
+});
+
+describe('BodyWriter', () => {
+  test('a large matrix is written in several chunks that concatenate to the same JSON', () => {
+    const result = [];
+    for (let i = 0; i < 20; i++) {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let j = 0; j < 1000; j++) {
+        ts.push(1700000000000 + j * 15001);
+        vs.push(j % 7 === 0 ? NaN : j / 3);
+      }
+      result.push({ metric: L({ __name__: 'ü😀_metric', i: String(i).padStart(2, '0') }), ts, vs });
+    }
+    const w = new BodyWriter();
+    writeQueryData({ resultType: 'matrix', result }, w);
+    expect(w.chunks.length).toBeGreaterThan(10);
+    expect(w.length).toBe(w.chunks.reduce((n, c) => n + c.length, 0));
+    const parsed = JSON.parse(w.toString());
+    expect(parsed.result).toHaveLength(20);
+    expect(parsed.result[3].metric).toEqual({ __name__: 'ü😀_metric', i: '03' });
+    expect(parsed.result[3].values[1]).toEqual([1700000015.001, '0.3333333333333333']);
+    expect(parsed.result[19].values[999]).toEqual([1700014985.999, '333']);
+    expect(parsed.result[0].values[7]).toEqual([1700000105.007, 'NaN']);
+  });
+
+  test('a large vector too', () => {
+    const result = Array.from({ length: 3000 }, (_, i) => ({ metric: L({ n: 'é' + i }), t: -1, v: i }));
+    const w = new BodyWriter();
+    writeQueryData({ resultType: 'vector', result }, w);
+    expect(w.chunks.length).toBeGreaterThan(1);
+    const parsed = JSON.parse(w.toString());
+    expect(parsed.result[2999]).toEqual({ metric: { n: 'é2999' }, value: [-0.001, '2999'] });
   });
 });

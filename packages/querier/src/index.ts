@@ -4,6 +4,7 @@ export type { QueryEngine, QueryOptions, QueryResult, SelectorParser } from './e
 export { ApiError, goQuote, invalidParamError, isApiErrorType, statusForErrorType } from './errors';
 export type { ApiErrorType } from './errors';
 export {
+  BodyWriter,
   encodeJson,
   errorJson,
   formatFloatTimestamp,
@@ -15,6 +16,7 @@ export {
   queryDataJson,
   stringArrayJson,
   successJson,
+  writeQueryData,
 } from './format';
 export {
   MAX_POINTS_PER_SERIES,

@@ -154,7 +154,7 @@ export function aggregate(
         if (m === Infinity || m === -Infinity) {
           // Inf of the same sign cannot be subtracted but the mean is right already; a finite
           // value cannot change an infinite mean.
-          if ((s.v === Infinity || s.v === -Infinity) && m > 0 === s.v > 0) break;
+          if ((s.v === Infinity || s.v === -Infinity) && (m > 0) === (s.v > 0)) break;
           if (Number.isFinite(s.v)) break;
         }
         group.mean += s.v / group.groupCount - group.mean / group.groupCount;

@@ -88,7 +88,7 @@ export function signatureFunc(matching: VectorMatching): (ls: Labels) => string 
   return matching.on ? (ls) => signatureOn(ls, names) : (ls) => signatureWithout(ls, names);
 }
 
-export function vectorAnd(lhs: Vector, rhs: Vector, lsig: string[], rsig: string[]): Vector {
+export function vectorAnd(lhs: Vector, rhs: Vector, lsig: readonly string[], rsig: readonly string[]): Vector {
   if (lhs.length === 0 || rhs.length === 0) return [];
   const right = new Set(rsig);
   const out: Vector = [];
@@ -96,7 +96,7 @@ export function vectorAnd(lhs: Vector, rhs: Vector, lsig: string[], rsig: string
   return out;
 }
 
-export function vectorOr(lhs: Vector, rhs: Vector, lsig: string[], rsig: string[]): Vector {
+export function vectorOr(lhs: Vector, rhs: Vector, lsig: readonly string[], rsig: readonly string[]): Vector {
   if (lhs.length === 0) return rhs.slice();
   if (rhs.length === 0) return lhs.slice();
   const left = new Set(lsig);
@@ -105,7 +105,7 @@ export function vectorOr(lhs: Vector, rhs: Vector, lsig: string[], rsig: string[
   return out;
 }
 
-export function vectorUnless(lhs: Vector, rhs: Vector, lsig: string[], rsig: string[]): Vector {
+export function vectorUnless(lhs: Vector, rhs: Vector, lsig: readonly string[], rsig: readonly string[]): Vector {
   if (lhs.length === 0 || rhs.length === 0) return lhs.slice();
   const right = new Set(rsig);
   const out: Vector = [];
@@ -152,8 +152,8 @@ export function vectorBinop(
   rhsIn: Vector,
   matching: VectorMatching,
   returnBool: boolean,
-  lsigIn: string[],
-  rsigIn: string[],
+  lsigIn: readonly string[],
+  rsigIn: readonly string[],
   cache: ResultMetricCache,
 ): Vector {
   if (lhsIn.length === 0 || rhsIn.length === 0) return [];

@@ -1,0 +1,570 @@
+import { compareStrings, type Labels } from '@strata/tsdb-core';
+import {
+  type AggregateExpr,
+  type BinaryExpr,
+  type Call,
+  type Expr,
+  type MatrixSelector,
+  type StepInvariantExpr,
+  type SubqueryExpr,
+  type UnaryExpr,
+  type VectorSelector,
+  exprType,
+} from '../parser/ast';
+import { PromQLError } from '../errors';
+import { aggregate, groupingKeyFunc } from './aggregations';
+import {
+  scalarBinop,
+  signatureFunc,
+  vectorAnd,
+  vectorBinop,
+  vectorOr,
+  vectorScalarBinop,
+  vectorUnless,
+} from './binops';
+import { EvalNodeHelper, FUNCTION_IMPLS, type RangeWindow, labelsForAbsent } from './functions';
+import { dropMetricName, seriesKey } from './labels';
+import { unwrap } from './preprocess';
+import {
+  EMPTY_LABELS,
+  type Matrix,
+  type SelectedSeries,
+  type Series,
+  type Value,
+  type Vector,
+  isStringValue,
+} from './types';
+
+/** State shared by all evaluators of one query. */
+export interface EvalContext {
+  readonly maxSamples: number;
+  readonly lookbackDelta: number;
+  /** Step of subqueries written without one (`[1h:]`), from their range. */
+  readonly noStepSubqueryInterval: (rangeMs: number) => number;
+  /** Date.now() value after which the query times out. */
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+  /** The loaded series of every vector selector of the (preprocessed) expression. */
+  readonly data: ReadonlyMap<VectorSelector, readonly SelectedSeries[]>;
+}
+
+const ENV = 'query execution';
+
+export function tooManySamples(): PromQLError {
+  return new PromQLError('execution', `query processing would load too many samples into memory in ${ENV}`);
+}
+
+function execError(msg: string): never {
+  throw new PromQLError('execution', msg);
+}
+
+function containsSameLabelset(v: readonly { metric: Labels }[]): boolean {
+  if (v.length <= 1) return false;
+  const seen = new Set<string>();
+  for (const s of v) {
+    const k = seriesKey(s.metric);
+    if (seen.has(k)) return true;
+    seen.add(k);
+  }
+  return false;
+}
+
+function totalSamples(m: Matrix): number {
+  let n = 0;
+  for (const s of m) n += s.ts.length;
+  return n;
+}
+
+type StepFn = (args: readonly (Vector | null)[], helpers: readonly (readonly string[])[], enh: EvalNodeHelper) => Vector;
+
+/**
+ * Evaluates an expression at the steps start, start+interval, …, end (Prometheus' evaluator): every
+ * node yields a Matrix with one point per step where it has a value; instant queries are a range
+ * evaluation with a single step. Sample accounting follows Prometheus so that the same queries hit
+ * the max-samples limit.
+ */
+export class Evaluator {
+  currentSamples = 0;
+  private ticks = 0;
+
+  constructor(
+    private readonly ctx: EvalContext,
+    readonly start: number,
+    readonly end: number,
+    readonly interval: number,
+  ) {}
+
+  /** Throws on timeout or cancellation; cheap enough to call in loops (checks every 256th call). */
+  private checkDone(force = false): void {
+    if (!force && (++this.ticks & 255) !== 0) return;
+    if (this.ctx.signal?.aborted) throw new PromQLError('canceled', `query was canceled in ${ENV}`);
+    if (Date.now() > this.ctx.deadline) throw new PromQLError('timeout', `query timed out in ${ENV}`);
+  }
+
+  private child(start: number, end: number, interval: number): Evaluator {
+    const ev = new Evaluator(this.ctx, start, end, interval);
+    ev.currentSamples = this.currentSamples;
+    return ev;
+  }
+
+  eval(expr: Expr): Value {
+    this.checkDone(true);
+    switch (expr.type) {
+      case 'AggregateExpr':
+        return this.evalAggregate(expr);
+      case 'Call':
+        return this.evalCall(expr);
+      case 'ParenExpr':
+        return this.eval(expr.expr);
+      case 'UnaryExpr':
+        return this.evalUnary(expr);
+      case 'BinaryExpr':
+        return this.evalBinary(expr);
+      case 'NumberLiteral': {
+        const v = expr.val;
+        return this.rangeEval(null, () => [{ metric: EMPTY_LABELS, t: 0, v }], []);
+      }
+      case 'StringLiteral':
+        return { kind: 'string', t: this.start, v: expr.val };
+      case 'VectorSelector':
+        return this.evalVectorSelector(expr);
+      case 'MatrixSelector':
+        if (this.start !== this.end) {
+          throw new PromQLError('internal', 'cannot do range evaluation of matrix selector');
+        }
+        return this.evalMatrixSelector(expr);
+      case 'SubqueryExpr':
+        return this.evalSubquery(expr);
+      case 'StepInvariantExpr':
+        return this.evalStepInvariant(expr);
+    }
+  }
+
+  private evalMatrix(e: Expr): Matrix {
+    const v = this.eval(e);
+    if (isStringValue(v)) throw new PromQLError('internal', `unexpected string value for ${e.type}`);
+    return v;
+  }
+
+  /**
+   * Evaluates `exprs` (string-typed ones are skipped: functions read them from the AST), then calls
+   * `fn` once per step with the step's vectors, and assembles the results into series.
+   * `prep` computes a per-series key (grouping key / matching signature) once per input series.
+   */
+  rangeEval(prep: ((ls: Labels) => string) | null, fn: StepFn, exprs: readonly (Expr | null)[]): Matrix {
+    const originalNumSamples = this.currentSamples;
+    const matrixes: (Matrix | null)[] = exprs.map((e) =>
+      e !== null && exprType(e) !== 'string' ? this.evalMatrix(e) : null,
+    );
+    const helpers: string[][] = matrixes.map((m) => (prep && m ? m.map((s) => prep(s.metric)) : []));
+    const cursors = matrixes.map((m) => new Int32Array(m ? m.length : 0));
+    const args: (Vector | null)[] = matrixes.map((m) => (m ? [] : null));
+    const bufHelpers: string[][] = matrixes.map(() => []);
+    const enh = new EvalNodeHelper();
+    const out = new Map<string, Series>();
+    let tempNumSamples = this.currentSamples;
+    const max = this.ctx.maxSamples;
+
+    for (let ts = this.start; ts <= this.end; ts += this.interval) {
+      this.checkDone();
+      this.currentSamples = tempNumSamples;
+      for (let i = 0; i < matrixes.length; i++) {
+        const m = matrixes[i];
+        if (!m) continue;
+        const vec: Vector = [];
+        const bh: string[] = [];
+        const cur = cursors[i]!;
+        const h = helpers[i]!;
+        for (let si = 0; si < m.length; si++) {
+          const s = m[si]!;
+          const c = cur[si]!;
+          if (c < s.ts.length && s.ts[c] === ts) {
+            if (this.currentSamples >= max) throw tooManySamples();
+            vec.push({ metric: s.metric, t: ts, v: s.vs[c]! });
+            if (prep) bh.push(h[si]!);
+            cur[si] = c + 1;
+            this.currentSamples++;
+          }
+        }
+        args[i] = vec;
+        bufHelpers[i] = bh;
+      }
+      enh.ts = ts;
+      const result = fn(args, bufHelpers, enh);
+      if (containsSameLabelset(result)) execError('vector cannot contain metrics with the same labelset');
+      this.currentSamples += result.length;
+      tempNumSamples += result.length;
+      if (this.currentSamples > max) throw tooManySamples();
+
+      if (this.start === this.end) {
+        // Single step (instant query): keep the result order.
+        const mat: Matrix = result.map((s) => ({ metric: s.metric, ts: [ts], vs: [s.v] }));
+        this.currentSamples = originalNumSamples + mat.length;
+        return mat;
+      }
+      for (const s of result) {
+        const k = seriesKey(s.metric);
+        let ser = out.get(k);
+        if (!ser) {
+          ser = { metric: s.metric, ts: [], vs: [] };
+          out.set(k, ser);
+        }
+        ser.ts.push(ts);
+        ser.vs.push(s.v);
+      }
+    }
+    const mat = [...out.values()];
+    this.currentSamples = originalNumSamples + totalSamples(mat);
+    return mat;
+  }
+
+  // ---- selectors ------------------------------------------------------------------------------
+
+  private selected(vs: VectorSelector): readonly SelectedSeries[] {
+    const d = this.ctx.data.get(vs);
+    if (!d) throw new PromQLError('internal', 'vector selector was not populated');
+    return d;
+  }
+
+  private evalVectorSelector(vs: VectorSelector): Matrix {
+    const mat: Matrix = [];
+    const max = this.ctx.maxSamples;
+    const lookback = this.ctx.lookbackDelta;
+    for (const s of this.selected(vs)) {
+      this.checkDone();
+      const ser: Series = { metric: s.labels, ts: [], vs: [] };
+      const n = s.ts.length;
+      const stale = s.staleTs;
+      const ns = stale ? stale.length : 0;
+      let i = 0;
+      let j = 0;
+      for (let ts = this.start; ts <= this.end; ts += this.interval) {
+        const ref = (vs.timestamp ?? ts) - vs.originalOffset;
+        while (i < n && s.ts[i]! <= ref) i++;
+        if (i === 0) continue;
+        const t = s.ts[i - 1]!;
+        if (t < ref - lookback) continue;
+        if (stale) {
+          while (j < ns && stale[j]! <= ref) j++;
+          if (j > 0 && stale[j - 1]! > t) continue; // The newest sample is a stale marker.
+        }
+        if (this.currentSamples >= max) throw tooManySamples();
+        ser.ts.push(ts);
+        ser.vs.push(s.vs[i - 1]!);
+        this.currentSamples++;
+      }
+      if (ser.ts.length > 0) mat.push(ser);
+    }
+    return mat;
+  }
+
+  /** The samples of a vector selector at one time, with their own timestamps (for timestamp()). */
+  private vectorSelectorAt(vs: VectorSelector, ref: number): Vector {
+    const out: Vector = [];
+    const lookback = this.ctx.lookbackDelta;
+    for (const s of this.selected(vs)) {
+      const i = upperBound(s.ts, ref);
+      if (i === 0) continue;
+      const t = s.ts[i - 1]!;
+      if (t < ref - lookback) continue;
+      if (s.staleTs) {
+        const j = upperBound(s.staleTs, ref);
+        if (j > 0 && s.staleTs[j - 1]! > t) continue;
+      }
+      out.push({ metric: s.labels, t, v: s.vs[i - 1]! });
+      this.currentSamples++;
+      if (this.currentSamples > this.ctx.maxSamples) throw tooManySamples();
+    }
+    return out;
+  }
+
+  private evalMatrixSelector(ms: MatrixSelector): Matrix {
+    const vs = ms.vectorSelector;
+    const maxt = (vs.timestamp ?? this.start) - vs.originalOffset;
+    const mint = maxt - ms.range;
+    const mat: Matrix = [];
+    for (const s of this.selected(vs)) {
+      this.checkDone();
+      const lo = lowerBound(s.ts, mint);
+      const hi = upperBound(s.ts, maxt);
+      if (hi <= lo) continue;
+      if (this.currentSamples + (hi - lo) > this.ctx.maxSamples) throw tooManySamples();
+      this.currentSamples += hi - lo;
+      mat.push({ metric: s.labels, ts: Array.from(s.ts.subarray(lo, hi)), vs: Array.from(s.vs.subarray(lo, hi)) });
+    }
+    return mat;
+  }
+
+  // ---- subqueries and step invariants -------------------------------------------------------------
+
+  private evalSubquery(sq: SubqueryExpr): Matrix {
+    const offset = sq.originalOffset;
+    const interval = sq.step !== 0 ? sq.step : this.ctx.noStepSubqueryInterval(sq.range);
+    // With @ the subquery is anchored at that time; otherwise it follows the enclosing steps.
+    const end = (sq.timestamp ?? this.end) - offset;
+    const base = (sq.timestamp ?? this.start) - offset - sq.range;
+    // The first step is the first multiple of the interval at or after base (Go integer division).
+    let start = interval * Math.trunc(base / interval);
+    if (start < base) start += interval;
+    const ev = this.child(start, end, interval);
+    const res = ev.evalMatrix(sq.expr);
+    this.currentSamples = ev.currentSamples;
+    return res;
+  }
+
+  private evalStepInvariant(e: StepInvariantExpr): Value {
+    const inner = e.expr;
+    if (inner.type === 'StringLiteral' || inner.type === 'NumberLiteral') return this.eval(inner);
+    const ev = this.child(this.start, this.start, this.interval);
+    const res = ev.eval(inner);
+    this.currentSamples = ev.currentSamples;
+    const u = unwrap(inner);
+    if (isStringValue(res) || u.type === 'MatrixSelector' || u.type === 'SubqueryExpr') return res;
+    // Repeat the single-step result for every step.
+    const max = this.ctx.maxSamples;
+    for (const s of res) {
+      if (s.ts.length !== 1) throw new PromQLError('internal', 'unexpected number of samples');
+      const v = s.vs[0]!;
+      for (let ts = this.start + this.interval; ts <= this.end; ts += this.interval) {
+        s.ts.push(ts);
+        s.vs.push(v);
+        this.currentSamples++;
+        if (this.currentSamples > max) throw tooManySamples();
+      }
+    }
+    return res;
+  }
+
+  // ---- operators --------------------------------------------------------------------------------
+
+  private evalUnary(e: UnaryExpr): Matrix {
+    const mat = this.evalMatrix(e.expr);
+    if (e.op === '-') {
+      for (const s of mat) {
+        s.metric = dropMetricName(s.metric);
+        for (let i = 0; i < s.vs.length; i++) s.vs[i] = -s.vs[i]!;
+      }
+      if (containsSameLabelset(mat)) execError('vector cannot contain metrics with the same labelset');
+    }
+    return mat;
+  }
+
+  private evalBinary(e: BinaryExpr): Matrix {
+    const lt = exprType(e.lhs);
+    const rt = exprType(e.rhs);
+    const op = e.op;
+    if (lt === 'scalar' && rt === 'scalar') {
+      return this.rangeEval(
+        null,
+        (v) => [{ metric: EMPTY_LABELS, t: 0, v: scalarBinop(op, v[0]![0]!.v, v[1]![0]!.v) }],
+        [e.lhs, e.rhs],
+      );
+    }
+    if (lt === 'vector' && rt === 'vector') {
+      const matching = e.vectorMatching!;
+      const sigf = signatureFunc(matching);
+      switch (op) {
+        case 'and':
+          return this.rangeEval(sigf, (v, sh) => vectorAnd(v[0]!, v[1]!, sh[0]!, sh[1]!), [e.lhs, e.rhs]);
+        case 'or':
+          return this.rangeEval(sigf, (v, sh) => vectorOr(v[0]!, v[1]!, sh[0]!, sh[1]!), [e.lhs, e.rhs]);
+        case 'unless':
+          return this.rangeEval(sigf, (v, sh) => vectorUnless(v[0]!, v[1]!, sh[0]!, sh[1]!), [e.lhs, e.rhs]);
+        default:
+          return this.rangeEval(
+            sigf,
+            (v, sh, enh) =>
+              vectorBinop(op, v[0]!, v[1]!, matching, e.returnBool, sh[0]!, sh[1]!, enh.resultMetrics),
+            [e.lhs, e.rhs],
+          );
+      }
+    }
+    if (lt === 'vector') {
+      return this.rangeEval(null, (v) => vectorScalarBinop(op, v[0]!, v[1]![0]!.v, false, e.returnBool), [
+        e.lhs,
+        e.rhs,
+      ]);
+    }
+    return this.rangeEval(null, (v) => vectorScalarBinop(op, v[1]!, v[0]![0]!.v, true, e.returnBool), [
+      e.lhs,
+      e.rhs,
+    ]);
+  }
+
+  private evalAggregate(e: AggregateExpr): Matrix {
+    const grouping = [...e.grouping].sort(compareStrings);
+    const keyFn = groupingKeyFunc(grouping, e.without);
+    const param = e.param ? unwrap(e.param) : null;
+    if (param && param.type === 'StringLiteral') {
+      const label = param.val;
+      return this.rangeEval(keyFn, (v, sh) => aggregate(e.op, grouping, e.without, label, v[0]!, sh[0]!), [e.expr]);
+    }
+    return this.rangeEval(
+      keyFn,
+      (v, sh) => aggregate(e.op, grouping, e.without, e.param ? v[0]![0]!.v : 0, v[1]!, sh[1]!),
+      [e.param, e.expr],
+    );
+  }
+
+  // ---- function calls -------------------------------------------------------------------------
+
+  private evalCall(e: Call): Matrix {
+    const name = e.func.name;
+    const impl = FUNCTION_IMPLS[name];
+    if (!impl) throw new PromQLError('internal', `function ${JSON.stringify(name)} is not implemented`);
+
+    if (name === 'timestamp') {
+      // On a plain selector, timestamp() returns the samples' own timestamps, not the step's.
+      const arg = unwrap(e.args[0]!);
+      if (arg.type === 'VectorSelector') {
+        // Prometheus 2.42 anchors an @ selector here at its timestamp, ignoring its offset.
+        return this.rangeEval(
+          null,
+          (_v, _h, enh) => {
+            const ref = arg.timestamp ?? enh.ts - arg.originalOffset;
+            return impl.instant!([this.vectorSelectorAt(arg, ref)], e.args, enh);
+          },
+          [],
+        );
+      }
+    }
+
+    const matrixArgIndex = e.args.findIndex((a) => {
+      const u = unwrap(a);
+      return u.type === 'MatrixSelector' || u.type === 'SubqueryExpr';
+    });
+    if (matrixArgIndex < 0) {
+      const fn = impl.instant!;
+      return this.rangeEval(null, (v, _h, enh) => fn(v, e.args, enh), e.args);
+    }
+    return this.evalRangeFunction(e, matrixArgIndex);
+  }
+
+  private evalRangeFunction(e: Call, matrixArgIndex: number): Matrix {
+    const impl = FUNCTION_IMPLS[e.func.name]!;
+    const fn = impl.range!;
+    const arg = unwrap(e.args[matrixArgIndex]!) as MatrixSelector | SubqueryExpr;
+    let input: readonly SelectedSeries[];
+    let range: number;
+    let at: number | null;
+    let offset: number;
+    let subquerySamples = 0;
+    if (arg.type === 'SubqueryExpr') {
+      const mat = this.evalMatrix(arg);
+      subquerySamples = totalSamples(mat);
+      input = mat.map((s) => ({
+        labels: s.metric,
+        ts: Float64Array.from(s.ts),
+        vs: Float64Array.from(s.vs),
+        staleTs: null,
+      }));
+      range = arg.range;
+      at = arg.timestamp;
+      offset = arg.originalOffset;
+    } else {
+      input = this.selected(arg.vectorSelector);
+      range = arg.range;
+      at = arg.vectorSelector.timestamp;
+      offset = arg.vectorSelector.originalOffset;
+    }
+
+    // The other arguments are scalars with a value at every step.
+    const others: (Matrix | null)[] = e.args.map((a, i) =>
+      i === matrixArgIndex || exprType(a) === 'string' ? null : this.evalMatrix(a),
+    );
+    const scalars: number[] = e.args.map(() => NaN);
+    const enh = new EvalNodeHelper();
+    const max = this.ctx.maxSamples;
+    const mat: Matrix = [];
+    const w: RangeWindow = { ts: [], vs: [], lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, range };
+    let windowCount = 0;
+
+    for (const s of input) {
+      this.checkDone();
+      this.currentSamples -= windowCount;
+      windowCount = 0;
+      const ser: Series = { metric: impl.keepMetricName ? s.labels : dropMetricName(s.labels), ts: [], vs: [] };
+      const n = s.ts.length;
+      w.ts = s.ts;
+      w.vs = s.vs;
+      let lo = 0;
+      let hi = 0;
+      for (let ts = this.start, step = 0; ts <= this.end; ts += this.interval, step++) {
+        for (let j = 0; j < others.length; j++) {
+          const o = others[j];
+          if (o) scalars[j] = o[0]!.vs[step]!;
+        }
+        const maxt = (at ?? ts) - offset;
+        const mint = maxt - range;
+        while (hi < n && s.ts[hi]! <= maxt) hi++;
+        while (lo < hi && s.ts[lo]! < mint) lo++;
+        const count = hi - lo;
+        this.currentSamples += count - windowCount;
+        windowCount = count;
+        if (this.currentSamples > max) throw tooManySamples();
+        if (count === 0) continue;
+        w.lo = lo;
+        w.hi = hi;
+        w.rangeStart = mint;
+        w.rangeEnd = maxt;
+        enh.ts = ts;
+        const r = fn(w, scalars, enh);
+        if (r !== null) {
+          ser.ts.push(ts);
+          ser.vs.push(r);
+        }
+      }
+      if (ser.ts.length > 0) {
+        if (this.currentSamples + ser.ts.length > max) throw tooManySamples();
+        this.currentSamples += ser.ts.length;
+        mat.push(ser);
+      }
+    }
+    this.currentSamples -= windowCount + subquerySamples;
+
+    if (e.func.name === 'absent_over_time') return this.absentOverTime(mat, e);
+    if (containsSameLabelset(mat)) execError('vector cannot contain metrics with the same labelset');
+    return mat;
+  }
+
+  /** absent_over_time: 1 at the steps where no input series had samples in range. */
+  private absentOverTime(mat: Matrix, e: Call): Matrix {
+    const steps = Math.floor((this.end - this.start) / this.interval) + 1;
+    for (const s of mat) if (s.ts.length === steps) return [];
+    const found = new Set<number>();
+    for (const s of mat) for (const t of s.ts) found.add(t);
+    if (found.size === steps) return [];
+    const out: Series = { metric: labelsForAbsent(e.args[0]!), ts: [], vs: [] };
+    for (let ts = this.start; ts <= this.end; ts += this.interval) {
+      if (!found.has(ts)) {
+        out.ts.push(ts);
+        out.vs.push(1);
+      }
+    }
+    return [out];
+  }
+}
+
+/** Number of elements <= x in a sorted array. */
+function upperBound(a: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Number of elements < x in a sorted array. */
+function lowerBound(a: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
