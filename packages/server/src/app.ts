@@ -15,7 +15,8 @@ import {
 } from '@strata/common';
 import { Distributor, createPushHandler } from '@strata/distributor';
 import { Ingester } from '@strata/ingester';
-import { Engine, PromQLError, parseSeriesSelector } from '@strata/promql';
+import { Engine, PromQLError } from '@strata/promql';
+import { parseSeriesSelector } from './selector';
 import { createPrometheusApiRouter } from '@strata/querier';
 import { IngesterQuerier } from './ingester-querier';
 import { BUILD_INFO } from './version';
