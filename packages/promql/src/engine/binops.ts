@@ -194,7 +194,8 @@ export function vectorBinop(
     let vl = ls.v;
     let vr = rs.v;
     if (swapped) [vl, vr] = [vr, vl];
-    let [value, keep] = vectorElemBinop(op, vl, vr);
+    const [v, keep] = vectorElemBinop(op, vl, vr);
+    let value = v;
     if (returnBool) {
       value = keep ? 1 : 0;
     } else if (!keep) {

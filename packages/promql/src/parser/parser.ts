@@ -160,6 +160,7 @@ function goFormatF6(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
   if (x === Infinity) return '+Inf';
   if (x === -Infinity) return '-Inf';
+  if (Math.abs(x) >= 1e21) return `${BigInt(x)}.000000`;
   return x.toFixed(6);
 }
 
@@ -294,91 +295,119 @@ class AstBuilder {
     };
   }
 
-  private matrixSelector(n: LNode): Expr {
-    const [inner, dur] = namedChildren(n);
-    const e = this.expr(inner!);
-    const range = this.duration(dur);
-    const pos = this.pos(n);
-    if (e.type !== 'VectorSelector') {
-      this.err(pos, 'ranges only allowed for vector selectors');
+  /**
+   * In Prometheus' grammar the postfix modifiers (`[range]`, `[range:step]`, `offset`, `@`) bind
+   * tighter than every operator: `a + b offset 5m` is `a + (b offset 5m)` and `-x[5m]` is `-(x[5m])`.
+   * The lezer grammar attaches them to the whole operator expression instead, so they are moved to
+   * the rightmost operand here (parenthesised expressions are ParenExpr nodes and stay as they are).
+   */
+  private applyPostfix(e: Expr, end: number, f: (operand: Expr) => Expr): Expr {
+    if (e.type === 'BinaryExpr') {
+      e.rhs = this.applyPostfix(e.rhs, end, f);
+      e.pos = { start: e.pos.start, end };
       return e;
     }
-    if (e.originalOffset !== 0) this.err(pos, 'no offset modifiers allowed before range');
-    else if (e.timestamp !== null || e.startOrEnd !== null) this.err(pos, 'no @ modifiers allowed before range');
-    const ms: MatrixSelector = { type: 'MatrixSelector', vectorSelector: e, range, pos };
-    return ms;
+    if (e.type === 'UnaryExpr') {
+      e.expr = this.applyPostfix(e.expr, end, f);
+      e.pos = { start: e.pos.start, end };
+      return e;
+    }
+    return f(e);
   }
 
-  private subquery(n: LNode): SubqueryExpr {
+  private matrixSelector(n: LNode): Expr {
+    const [inner, dur] = namedChildren(n);
+    const range = this.duration(dur);
+    return this.applyPostfix(this.expr(inner!), n.to, (e) => {
+      const pos = { start: e.pos.start, end: n.to };
+      if (e.type !== 'VectorSelector') {
+        this.err(pos, 'ranges only allowed for vector selectors');
+        return e;
+      }
+      if (e.originalOffset !== 0) this.err(pos, 'no offset modifiers allowed before range');
+      else if (e.timestamp !== null || e.startOrEnd !== null) this.err(pos, 'no @ modifiers allowed before range');
+      const ms: MatrixSelector = { type: 'MatrixSelector', vectorSelector: e, range, pos };
+      return ms;
+    });
+  }
+
+  private subquery(n: LNode): Expr {
     const [inner, rangeNode, stepNode] = namedChildren(n);
-    const e = this.expr(inner!);
     const range = this.duration(rangeNode);
     const step = stepNode ? this.duration(stepNode) : 0;
-    return {
-      type: 'SubqueryExpr',
-      expr: e,
-      range,
-      step,
-      originalOffset: 0,
-      timestamp: null,
-      startOrEnd: null,
-      pos: this.pos(n),
-    };
+    return this.applyPostfix(this.expr(inner!), n.to, (e) => {
+      const sq: SubqueryExpr = {
+        type: 'SubqueryExpr',
+        expr: e,
+        range,
+        step,
+        originalOffset: 0,
+        timestamp: null,
+        startOrEnd: null,
+        pos: { start: e.pos.start, end: n.to },
+      };
+      return sq;
+    });
   }
 
   private offsetExpr(n: LNode): Expr {
     const kids = namedChildren(n);
-    const e = this.expr(kids[0]!);
     const negative = kids.some((k) => k.name === 'Sub');
     let d = this.duration(kids[kids.length - 1]);
     if (negative) d = -d;
-    let target: { originalOffset: number } | null = null;
-    if (e.type === 'VectorSelector' || e.type === 'SubqueryExpr') target = e;
-    else if (e.type === 'MatrixSelector') target = e.vectorSelector;
-    if (!target) {
-      this.err(
-        e.pos,
-        'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
-      );
+    return this.applyPostfix(this.expr(kids[0]!), n.to, (e) => {
+      let target: { originalOffset: number } | null = null;
+      if (e.type === 'VectorSelector' || e.type === 'SubqueryExpr') target = e;
+      else if (e.type === 'MatrixSelector') target = e.vectorSelector;
+      if (!target) {
+        this.err(
+          e.pos,
+          'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+        );
+        return e;
+      }
+      if (target.originalOffset !== 0) this.err(e.pos, 'offset may not be set multiple times');
+      else target.originalOffset = d;
+      e.pos = { start: e.pos.start, end: n.to };
       return e;
-    }
-    if (target.originalOffset !== 0) this.err(e.pos, 'offset may not be set multiple times');
-    else target.originalOffset = d;
-    return e;
+    });
   }
 
   private atExpr(n: LNode): Expr {
     const kids = namedChildren(n);
-    const e = this.expr(kids[0]!);
     const mod = kids[kids.length - 1]!;
-    let target: { timestamp: number | null; startOrEnd: 'start' | 'end' | null } | null = null;
-    if (e.type === 'VectorSelector' || e.type === 'SubqueryExpr') target = e;
-    else if (e.type === 'MatrixSelector') target = e.vectorSelector;
     let ts: number | null = null;
     let pre: 'start' | 'end' | null = null;
+    let tsValue = 0;
     if (mod.name === 'NumberLiteral') {
-      const v = this.numberLiteral(mod).val;
-      if (!Number.isFinite(v) || v >= MAX_INT64 || v <= MIN_INT64) {
-        this.err(e.pos, `timestamp out of bounds for @ modifier: ${goFormatF6(v)}`);
-      }
-      ts = goRound(v * 1000);
+      tsValue = this.numberLiteral(mod).val;
+      ts = goRound(tsValue * 1000);
     } else {
       pre = this.text(mod).toLowerCase() === 'start' ? 'start' : 'end';
     }
-    if (!target) {
-      this.err(
-        e.pos,
-        '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery',
-      );
+    return this.applyPostfix(this.expr(kids[0]!), n.to, (e) => {
+      if (ts !== null && (!Number.isFinite(tsValue) || tsValue >= MAX_INT64 || tsValue <= MIN_INT64)) {
+        this.err(e.pos, `timestamp out of bounds for @ modifier: ${goFormatF6(tsValue)}`);
+      }
+      let target: { timestamp: number | null; startOrEnd: 'start' | 'end' | null } | null = null;
+      if (e.type === 'VectorSelector' || e.type === 'SubqueryExpr') target = e;
+      else if (e.type === 'MatrixSelector') target = e.vectorSelector;
+      if (!target) {
+        this.err(
+          e.pos,
+          '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+        );
+        return e;
+      }
+      if (target.timestamp !== null || target.startOrEnd !== null) {
+        this.err(e.pos, '@ <timestamp> may not be set multiple times');
+        return e;
+      }
+      target.timestamp = ts;
+      target.startOrEnd = pre;
+      e.pos = { start: e.pos.start, end: n.to };
       return e;
-    }
-    if (target.timestamp !== null || target.startOrEnd !== null) {
-      this.err(e.pos, '@ <timestamp> may not be set multiple times');
-      return e;
-    }
-    target.timestamp = ts;
-    target.startOrEnd = pre;
-    return e;
+    });
   }
 
   private unaryExpr(n: LNode): Expr {
