@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/lib/**', '**/node_modules/**', 'tests/bench/**', '.test-results/**'] },
+  { ignores: ['**/lib/**', '**/node_modules/**', '**/bench/**', 'scripts/**', '.test-results/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

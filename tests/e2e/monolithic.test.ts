@@ -3,6 +3,7 @@
  * tenants, bad input, and a SIGKILL that must not lose any acknowledged sample.
  */
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { push, pushSeries, snappyCompress, encodeWriteRequest, staleSample, type SeriesInput } from '../helpers/remote-write';
 import { STRATA_BIN, startStrata, type StrataInstance } from '../helpers/strata';
 import { api, type MatrixSeries, type VectorSample } from './api';
@@ -206,7 +207,7 @@ describe('crash safety', () => {
       }
     } finally {
       await s.stop();
-      require('node:fs').rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
