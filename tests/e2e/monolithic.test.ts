@@ -205,6 +205,15 @@ describe('crash safety', () => {
         const missing = acked.filter((n) => !have.has(start + n * 1000));
         expect(missing).toEqual([]);
       }
+      // SIGTERM is a graceful stop: what was acknowledged before it is there after a restart.
+      const last = await pushSeries(s.pushUrl, [{ labels: { __name__: 'after_restart' }, samples: [{ t: NOW, v: 42 }] }], { tenant: 'crash' });
+      expect(last.status).toBe(200);
+      await s.stop();
+      expect(s.server.hasExited()).toBe(true);
+      expect(await s.server.exited).toBe(0);
+      s = await startStrata({ dir });
+      const again = await api(s.url, `${P}/query`, { query: 'after_restart', time: String(NOW / 1000) }, { tenant: 'crash' });
+      expect((again.json.data as { result: VectorSample[] }).result[0]!.value[1]).toBe('42');
     } finally {
       await s.stop();
       rmSync(dir, { recursive: true, force: true });

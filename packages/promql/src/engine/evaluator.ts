@@ -28,6 +28,7 @@ import { unwrap } from './preprocess';
 import {
   EMPTY_LABELS,
   type Matrix,
+  type Sample,
   type SelectedSeries,
   type Series,
   type Value,
@@ -158,12 +159,19 @@ export class Evaluator {
     );
     const helpers: string[][] = matrixes.map((m) => (prep && m ? m.map((s) => prep(s.metric)) : []));
     const cursors = matrixes.map((m) => new Int32Array(m ? m.length : 0));
+    // One Sample object per input series, refilled at every step (step functions never keep
+    // input samples beyond the step).
+    const samples: (Sample | undefined)[][] = matrixes.map((m) => (m ? new Array<Sample | undefined>(m.length) : []));
     const args: (Vector | null)[] = matrixes.map((m) => (m ? [] : null));
     const bufHelpers: string[][] = matrixes.map(() => []);
     const enh = new EvalNodeHelper();
     const out = new Map<string, Series>();
     let tempNumSamples = this.currentSamples;
     const max = this.ctx.maxSamples;
+    // The previous step's output label sets and series: when a step yields the same Labels objects
+    // in the same order (the common case), neither the duplicate check nor the lookup is needed.
+    let prevMetrics: Labels[] = [];
+    let prevSeries: Series[] = [];
 
     for (let ts = this.start; ts <= this.end; ts += this.interval) {
       this.checkDone();
@@ -171,27 +179,38 @@ export class Evaluator {
       for (let i = 0; i < matrixes.length; i++) {
         const m = matrixes[i];
         if (!m) continue;
-        const vec: Vector = [];
-        const bh: string[] = [];
+        const vec = args[i]!;
+        vec.length = 0;
+        const bh = bufHelpers[i]!;
+        bh.length = 0;
         const cur = cursors[i]!;
         const h = helpers[i]!;
+        const smp = samples[i]!;
         for (let si = 0; si < m.length; si++) {
           const s = m[si]!;
           const c = cur[si]!;
           if (c < s.ts.length && s.ts[c] === ts) {
             if (this.currentSamples >= max) throw tooManySamples();
-            vec.push({ metric: s.metric, t: ts, v: s.vs[c]! });
+            let sample = smp[si];
+            if (sample === undefined) {
+              sample = { metric: s.metric, t: ts, v: s.vs[c]! };
+              smp[si] = sample;
+            } else {
+              sample.t = ts;
+              sample.v = s.vs[c]!;
+            }
+            vec.push(sample);
             if (prep) bh.push(h[si]!);
             cur[si] = c + 1;
             this.currentSamples++;
           }
         }
-        args[i] = vec;
-        bufHelpers[i] = bh;
       }
       enh.ts = ts;
       const result = fn(args, bufHelpers, enh);
-      if (containsSameLabelset(result)) execError('vector cannot contain metrics with the same labelset');
+      let same = result.length === prevMetrics.length;
+      for (let i = 0; same && i < result.length; i++) same = result[i]!.metric === prevMetrics[i];
+      if (!same && containsSameLabelset(result)) execError('vector cannot contain metrics with the same labelset');
       this.currentSamples += result.length;
       tempNumSamples += result.length;
       if (this.currentSamples > max) throw tooManySamples();
@@ -202,7 +221,18 @@ export class Evaluator {
         this.currentSamples = originalNumSamples + mat.length;
         return mat;
       }
-      for (const s of result) {
+      if (same) {
+        for (let i = 0; i < result.length; i++) {
+          const ser = prevSeries[i]!;
+          ser.ts.push(ts);
+          ser.vs.push(result[i]!.v);
+        }
+        continue;
+      }
+      prevMetrics = new Array<Labels>(result.length);
+      prevSeries = new Array<Series>(result.length);
+      for (let i = 0; i < result.length; i++) {
+        const s = result[i]!;
         const k = seriesKey(s.metric);
         let ser = out.get(k);
         if (!ser) {
@@ -211,6 +241,8 @@ export class Evaluator {
         }
         ser.ts.push(ts);
         ser.vs.push(s.v);
+        prevMetrics[i] = s.metric;
+        prevSeries[i] = ser;
       }
     }
     const mat = [...out.values()];
