@@ -1,4 +1,4 @@
-import { compareStrings, seriesKeyFromLabels, WriteBatch, type Label } from '@strata/tsdb-core';
+import { compareStrings, labelsToString, seriesKeyFromLabels, WriteBatch, type Label } from '@strata/tsdb-core';
 import { ErrorIds, messages } from './validation-errors';
 
 /**
@@ -340,11 +340,8 @@ export class WriteRequestDecoder {
     return '';
   }
 
-  /** `{__name__="up", job="x"}`, as Prometheus prints a label set. */
   private seriesString(n: number): string {
-    return `{${this.labelsOf(n)
-      .map((x) => `${x.name}=${JSON.stringify(x.value)}`)
-      .join(', ')}}`;
+    return labelsToString(this.labelsOf(n));
   }
 
   private canonicalKey(n: number): string {

@@ -1,3 +1,4 @@
+import { ByteReader } from './encoding';
 import type { Label, Labels } from './labels';
 
 /**
@@ -10,7 +11,6 @@ import type { Label, Labels } from './labels';
 export type SeriesKey = string;
 
 const utf8 = new TextEncoder();
-const utf8dec = new TextDecoder();
 
 function uvarintLen(n: number): number {
   let l = 1;
@@ -61,38 +61,20 @@ export function seriesKeyFromLabels(ls: Labels): SeriesKey {
   return buf.toString('latin1', 0, pos);
 }
 
-function readUvarint(buf: Uint8Array, pos: number): [number, number] {
-  let x = 0;
-  let s = 0;
-  for (;;) {
-    const b = buf[pos++];
-    if (b === undefined) throw new Error('truncated series key');
-    if (b < 0x80) return [x + b * 2 ** s, pos];
-    x += (b & 0x7f) * 2 ** s;
-    s += 7;
-  }
-}
-
 /** Decodes a series key back into labels. */
 export function labelsFromSeriesKey(key: SeriesKey): Labels {
-  const buf = Buffer.from(key, 'latin1');
+  const r = new ByteReader(Buffer.from(key, 'latin1'));
   const out: Label[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    if (buf[pos] !== 0x0a) throw new Error('corrupt series key');
-    let len: number;
-    [len, pos] = readUvarint(buf, pos + 1);
-    const end = pos + len;
+  while (r.remaining() > 0) {
+    if (r.readByte() !== 0x0a) throw new Error('corrupt series key');
+    const end = r.readUvarint() + r.pos;
     let name = '';
     let value = '';
-    while (pos < end) {
-      const tag = buf[pos]!;
-      let l: number;
-      [l, pos] = readUvarint(buf, pos + 1);
-      const s = utf8dec.decode(buf.subarray(pos, pos + l));
+    while (r.pos < end) {
+      const tag = r.readByte();
+      const s = r.readUvarintString();
       if (tag === 0x0a) name = s;
       else if (tag === 0x12) value = s;
-      pos += l;
     }
     out.push({ name, value });
   }
