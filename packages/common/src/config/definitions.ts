@@ -98,9 +98,6 @@ export const CONFIG_DEFS = [
   int('querier.max-samples', 'querier.max_samples', 50_000_000, 'Maximum samples a single query may load into memory.'),
   dur('querier.timeout', 'querier.timeout', 2 * M, 'Query timeout.'),
   dur('querier.lookback-delta', 'querier.lookback_delta', 5 * M, 'PromQL lookback delta.'),
-  dur('querier.max-query-length', 'limits.max_query_length', 0, 'Longest allowed range of a range query (0 = unlimited).', {
-    limit: true,
-  }),
 
   str('runtime-config.file', 'runtime_config.file', '', 'YAML file with per-tenant overrides, reloaded periodically.'),
   dur('runtime-config.reload-period', 'runtime_config.period', 10 * S, 'How often the runtime config is reloaded.'),
