@@ -1,5 +1,6 @@
 import { compareLabels, type Labels } from '../labels';
 import { MatchType, type Matcher } from '../matchers';
+import type { ChunkData } from '../ingest';
 import { labelsFromSeriesKey, type SeriesKey } from '../series-key';
 import { MemPostings, intersect, subtract, union, type PostingsList } from './postings';
 import { MemSeries } from './mem-series';
@@ -48,6 +49,48 @@ export class Head {
     this.byRef[r] = s;
     this.postings.add(r, labels);
     return s;
+  }
+
+  /**
+   * Series with their chunks in [mint, maxt), sorted by labels, for writing a block. Chunks never
+   * straddle a chunkRange boundary, so a block range aligned to it takes whole chunks.
+   */
+  cutBlock(mint: number, maxt: number): { labels: Labels; chunks: ChunkData[] }[] {
+    const out: { labels: Labels; chunks: ChunkData[] }[] = [];
+    for (const s of this.byKey.values()) {
+      if (s.minTime() >= maxt || s.lastT < mint) continue;
+      const chunks = s.chunksInRange(mint, maxt);
+      if (chunks.length > 0) out.push({ labels: labelsFromSeriesKey(s.key), chunks });
+    }
+    out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return out;
+  }
+
+  /**
+   * Drops data before `mint` (persisted in a block). Series left without data are removed; their
+   * keys are returned so that callers can update their own per-series state.
+   */
+  truncate(mint: number): SeriesKey[] {
+    const dead = new Set<number>();
+    const keys: SeriesKey[] = [];
+    let newMin = Infinity;
+    for (const s of this.byKey.values()) {
+      if (s.truncateBefore(mint)) {
+        dead.add(s.ref);
+        keys.push(s.key);
+      } else {
+        newMin = Math.min(newMin, s.minTime());
+      }
+    }
+    for (const k of keys) {
+      const s = this.byKey.get(k)!;
+      this.byKey.delete(k);
+      this.byRef[s.ref] = undefined;
+    }
+    this.postings.remove(dead);
+    this.minT = newMin;
+    if (this.byKey.size === 0) this.maxT = -Infinity;
+    return keys;
   }
 
   /** Updates the head's time bounds after appends (called once per batch). */

@@ -68,6 +68,21 @@ export class MemSeries {
     return out;
   }
 
+  /** Closed chunks plus a copy of the open one, all within [mint, maxt) (for cutting a block). */
+  chunksInRange(mint: number, maxt: number): ChunkData[] {
+    return this.chunks(mint, maxt - 1).filter((c) => c.mint >= mint && c.maxt < maxt);
+  }
+
+  /** Drops chunks that end before `mint`. Returns true if the series holds no data any more. */
+  truncateBefore(mint: number): boolean {
+    if (this.closed !== null) {
+      this.closed = this.closed.filter((c) => c.maxt >= mint);
+      if (this.closed.length === 0) this.closed = null;
+    }
+    if (this.head !== null && this.head.numSamples() > 0 && this.head.maxTime() < mint) this.head = null;
+    return this.closed === null && this.head === null;
+  }
+
   minTime(): number {
     if (this.closed !== null && this.closed.length > 0) return this.closed[0]!.mint;
     return this.head !== null && this.head.numSamples() > 0 ? this.head.minTime() : Infinity;

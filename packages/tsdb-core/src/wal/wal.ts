@@ -117,11 +117,16 @@ export class WAL {
   }
 
   /**
-   * Reads every record of the WAL in `dir` in order. `rec` is only valid during the callback.
+   * Reads every record of the WAL in `dir` in order (only segments in [from, to] when given; use a
+   * bound to read completed segments while the WAL is being written). `rec` is only valid during the callback.
    * A torn or corrupt tail of the last segment is cut off (repaired); corruption anywhere else
    * throws a WALCorruptionError.
    */
-  static async replay(dir: string, onRecord: (rec: Uint8Array) => void): Promise<WALReplayResult> {
+  static async replay(
+    dir: string,
+    onRecord: (rec: Uint8Array) => void,
+    range: { from?: number; to?: number } = {},
+  ): Promise<WALReplayResult> {
     let segs: number[];
     try {
       segs = await listSegments(dir);
@@ -129,6 +134,8 @@ export class WAL {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: 0, repaired: false };
       throw e;
     }
+    const bounded = range.to !== undefined;
+    segs = segs.filter((s) => s >= (range.from ?? 0) && s <= (range.to ?? Infinity));
     let records = 0;
     let repaired = false;
     for (let i = 0; i < segs.length; i++) {
@@ -137,7 +144,8 @@ export class WAL {
       const scan = await scanSegment(file, seg, onRecord);
       records += scan.records;
       if (scan.error) {
-        if (i < segs.length - 1) throw scan.error;
+        // With an upper bound the segments read are complete ones: a torn tail there is corruption.
+        if (bounded || i < segs.length - 1) throw scan.error;
         await truncateSegment(file, scan.goodEnd);
         repaired = true;
       }
