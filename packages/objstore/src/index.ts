@@ -1,0 +1,12 @@
+export type { Bucket, IterOptions, ObjectAttributes, UploadBody } from './bucket';
+export { ObjectNotFoundError, InvalidKeyError, isNotFound } from './errors';
+export { validateKey, keyError, normalizePrefix, tenantPrefix, objectKey } from './keys';
+export { FilesystemBucket } from './filesystem';
+export { S3Bucket, DEFAULT_PART_SIZE, parseEndpoint } from './s3';
+export type { S3Config, S3BucketOptions } from './s3';
+export { withRetries, retrying, isRetryableError, backoffDelay, DEFAULT_RETRY_OPTIONS } from './retry';
+export type { RetryOptions } from './retry';
+export { instrumentBucket, OPERATIONS } from './instrument';
+export type { Operation } from './instrument';
+export { createBucket } from './factory';
+export type { BucketConfig, BucketDeps } from './factory';
