@@ -1,3 +1,5 @@
+import { compileAnchoredRegex } from './regex';
+
 export enum MatchType {
   EQ = 0,
   NEQ = 1,
@@ -16,10 +18,7 @@ export class Matcher {
     readonly name: string,
     readonly value: string,
   ) {
-    if (type === MatchType.RE || type === MatchType.NRE) {
-      // Go RE2 syntax is close to JS for what PromQL users write; `s` makes `.` match newlines as RE2 does with (?s).
-      this.re = new RegExp(`^(?:${value})$`, 's');
-    }
+    if (type === MatchType.RE || type === MatchType.NRE) this.re = compileAnchoredRegex(value);
   }
 
   matches(v: string): boolean {
