@@ -126,6 +126,18 @@ test('quantile and count_values', async () => {
   });
 });
 
+test('count_values without: the value label is part of the group', async () => {
+  const q2 = new MemoryQuerier().load(m, { 'y{a="1", b="x"}': '4', 'y{a="2", b="x"}': '8', 'y{a="3", b="x"}': '4' });
+  expect(vectorOf(await engine.instantQuery(q2, 'count_values without (a) ("v", y)', 0))).toEqual({
+    '{b="x", v="4"}': 2,
+    '{b="x", v="8"}': 1,
+  });
+  expect(vectorOf(await engine.instantQuery(q2, 'count_values by (b) ("v", y * 1e21)', 0))).toEqual({
+    '{b="x", v="4000000000000000000000"}': 2,
+    '{b="x", v="8000000000000000000000"}': 1,
+  });
+});
+
 test('avg handles infinities', async () => {
   const q2 = new MemoryQuerier().load(m, { 'y{a="1"}': '1', 'y{a="2"}': 'Inf', 'y{a="3"}': '5' });
   expect(vectorOf(await engine.instantQuery(q2, 'avg(y)', 0))).toEqual({ '{}': Infinity });

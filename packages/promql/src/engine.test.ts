@@ -132,6 +132,32 @@ describe('instant vector selectors', () => {
   });
 });
 
+describe('@ inside @-unsafe functions (Prometheus 2.42 behaviour)', () => {
+  test('the range of an @ selector moves with the steps of a range query', async () => {
+    // predict_linear is not step-invariant, so its @ argument is evaluated at every step with the
+    // window end shifted by (step - start), while only [@ - range, @] was loaded: x is 3, 4, 5 at
+    // 3m, 4m, 5m. The fit is evaluated at the step time (x = minutes).
+    const q = new MemoryQuerier().load(1 * m, { x: '0+1x20' });
+    const r = await engine.rangeQuery(q, 'predict_linear(x[2m] @ 300, 0)', 10 * m, 13 * m, 1 * m);
+    expect(matrixOf(r)).toEqual({
+      '{}': [
+        [10 * m, 10], // window [3m, 5m]
+        [11 * m, 11], // window [4m, 6m]: samples at 4m, 5m
+        // from 12m on the window holds at most one loaded sample
+      ],
+    });
+    // In a step-invariant context the @ range stays put.
+    const r2 = await engine.rangeQuery(q, 'max_over_time(x[2m] @ 300)', 10 * m, 12 * m, 1 * m);
+    expect(matrixOf(r2)).toEqual({
+      '{}': [
+        [10 * m, 5],
+        [11 * m, 5],
+        [12 * m, 5],
+      ],
+    });
+  });
+});
+
 describe('range selectors', () => {
   test('an instant query of a range vector returns the raw samples of [t-range, t]', async () => {
     const q = new MemoryQuerier().load(1 * m, { x: '0+1x10' });
@@ -192,11 +218,18 @@ describe('range queries', () => {
   });
 
   test('each selector is read from storage once over the whole range it needs', async () => {
-    const mq = new MemoryQuerier().load(1 * m, { a: '1 2 3' });
-    await engine.rangeQuery(mq, 'rate(a[5m] offset 1m) + a', 10 * m, 20 * m, 1 * m);
+    const mq = new MemoryQuerier().load(1 * m, { a: '1 2 3', b: '1' });
+    await engine.rangeQuery(mq, 'rate(a[5m] offset 1m) + b', 10 * m, 20 * m, 1 * m);
     expect(mq.selects).toEqual([
       { mint: 10 * m - 5 * m - 1 * m, maxt: 20 * m - 1 * m, matchers: ['__name__="a"'] },
-      { mint: 10 * m - 5 * m, maxt: 20 * m, matchers: ['__name__="a"'] },
+      { mint: 10 * m - 5 * m, maxt: 20 * m, matchers: ['__name__="b"'] },
+    ]);
+    // The same matchers with overlapping ranges share one select; distant ranges do not.
+    const mq2 = new MemoryQuerier().load(1 * m, { a: '1 2 3' });
+    await engine.rangeQuery(mq2, 'rate(a[5m] offset 1m) + a - a offset 1d', 10 * m, 20 * m, 1 * m);
+    expect(mq2.selects).toEqual([
+      { mint: 10 * m - 5 * m - 1440 * m, maxt: 20 * m - 1440 * m, matchers: ['__name__="a"'] },
+      { mint: 10 * m - 5 * m - 1 * m, maxt: 20 * m, matchers: ['__name__="a"'] },
     ]);
   });
 });

@@ -134,6 +134,9 @@ describe('*_over_time, changes, resets, deriv, predict_linear, holt_winters', ()
       '{job="a"}': 1,
     });
     expect(vectorOf(await engine.instantQuery(q, 'absent(v)', 0))).toEqual({});
+    // A second matcher on the same label removes it, whichever kind it is.
+    expect(vectorOf(await engine.instantQuery(q, 'absent(nope{job!="x", job="y"})', 0))).toEqual({ '{job="y"}': 1 });
+    expect(vectorOf(await engine.instantQuery(q, 'absent(nope{job="z", job="y"})', 0))).toEqual({ '{}': 1 });
     expect(vectorOf(await engine.instantQuery(q, 'absent_over_time(nope{job="a"}[1m])', 0))).toEqual({
       '{job="a"}': 1,
     });
@@ -277,5 +280,20 @@ describe('instant-vector functions', () => {
     expect(await f('minute')).toEqual({ '{}': 34 });
     expect(await run('days_in_month(vector(1707523200))')).toEqual({ '{}': 29 }); // Feb 2024
     expect(await run('hour()', 3 * 3600 * s + 5 * s)).toEqual({ '{}': 3 });
+    // Beyond JS Date's range and for NaN, Go's calendar arithmetic (values checked against Prometheus
+    // 2.42: Go's int64(NaN) is MinInt64).
+    expect(await run('year(vector(1e13))')).toEqual({ '{}': 318857 });
+    expect(await run('day_of_year(vector(-1e14))')).toEqual({ '{}': 55 });
+    const nan = async (fn: string) => vectorOf(await engine.instantQuery(q, `${fn}(vector(NaN))`, 0))['{}'];
+    expect([
+      await nan('year'),
+      await nan('month'),
+      await nan('day_of_month'),
+      await nan('day_of_week'),
+      await nan('day_of_year'),
+      await nan('days_in_month'),
+      await nan('hour'),
+      await nan('minute'),
+    ]).toEqual([292277026596, 12, 4, 0, 339, 31, 15, 30]);
   });
 });

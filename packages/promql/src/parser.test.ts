@@ -70,6 +70,9 @@ describe('literals', () => {
     expect(str("'it\\'s'")).toBe("it's");
     expect(str('"\\x41\\u00e9\\101"')).toBe('Aé' + 'A');
     expect(str('`raw\\n`')).toBe('raw\\n');
+    // Go strings are bytes: \x escapes form UTF-8 sequences; invalid ones read as U+FFFD.
+    expect(str('"\\xc3\\xa9"')).toBe('é');
+    expect(str('"\\xff"')).toBe('\ufffd');
     expect(exprType(parseExpr('"x"'))).toBe('string');
   });
 });
@@ -256,7 +259,7 @@ describe('errors', () => {
     expect(parseErr('"abc')).toBe('1:1: parse error: unterminated quoted string');
     expect(parseErr('foo{a="b"')).toBe('1:10: parse error: unexpected end of input inside braces');
     expect(parseErr('((1)')).toBe('1:5: parse error: unclosed left parenthesis');
-    expect(parseErr('(1))')).toBe("1:4: parse error: unexpected right parenthesis ')'");
+    expect(parseErr('(1))')).toBe("1:5: parse error: unexpected right parenthesis ')'");
     expect(parseErr('foo[5m')).toBe('1:7: parse error: unclosed left bracket');
     expect(parseErr('foo[5]')).toBe('1:5: parse error: missing unit character in duration');
     expect(parseErr('"\\q"')).toBe('1:1: parse error: unknown escape sequence U+0071');
@@ -289,7 +292,7 @@ describe('errors', () => {
     expect(parseErr('foo{__name__="bar"}')).toBe(
       '1:1: parse error: metric name must not be set twice: "foo" or "bar"',
     );
-    expect(parseErr('foo{a=~"("}')).toMatch(/^1:5: parse error: error parsing regexp/);
+    expect(parseErr('foo{a=~"("}')).toMatch(/^1:5: parse error: error parsing regexp: missing closing \): `/);
   });
 
   test('durations and modifiers', () => {
@@ -303,12 +306,16 @@ describe('errors', () => {
       '1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery',
     );
     expect(parseErr('foo @ Inf')).toBe('1:1: parse error: timestamp out of bounds for @ modifier: +Inf');
-    expect(parseErr('(foo)[5m]')).toBe('1:1: parse error: ranges only allowed for vector selectors');
-    expect(parseErr('foo offset 5m [5m]')).toBe('1:1: parse error: no offset modifiers allowed before range');
-    expect(parseErr('foo @ 5 [5m]')).toBe('1:1: parse error: no @ modifiers allowed before range');
-    expect(parseErr('foo[5m][10m:]')).toBe(
-      '1:1: parse error: subquery is only allowed on instant vector, got matrix in "foo[5m][10m:]" instead',
+    // Range errors point at the brackets.
+    expect(parseErr('(foo)[5m]')).toBe('1:6: parse error: ranges only allowed for vector selectors');
+    expect(parseErr('foo offset 5m [5m]')).toBe('1:15: parse error: no offset modifiers allowed before range');
+    expect(parseErr('foo @ 5 [5m]')).toBe('1:9: parse error: no @ modifiers allowed before range');
+    expect(parseErr('foo[5m][10m:]')).toBe('1:1: parse error: subquery is only allowed on instant vector, got matrix instead');
+    expect(parseErr('foo offset 1.5h')).toBe('1:12: parse error: not a valid duration string: "1.5h"');
+    expect(parseErr('foo[1h:5]')).toBe(
+      '1:8: parse error: unexpected number "5" in subquery selector, expected duration or "]"',
     );
+    expect(parseErr('rate(foo[5m],)')).toBe('1:13: parse error: trailing commas not allowed in function call args');
   });
 
   test('type checks', () => {

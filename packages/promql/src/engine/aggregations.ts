@@ -100,10 +100,9 @@ export function aggregate(
     if (!isValidLabelName(valueLabel)) {
       throw new PromQLError('execution', `invalid label name ${goQuote(valueLabel)}`);
     }
-    if (!without) {
-      grouping = [...grouping, valueLabel].sort(compareStrings);
-      recompute = true;
-    }
+    if (!without) grouping = [...grouping, valueLabel].sort(compareStrings);
+    // The value label changes the series, so the precomputed grouping keys do not apply.
+    recompute = true;
   }
   const keyFn = recompute ? groupingKeyFunc(grouping, without) : null;
   const groupingSet = new Set(grouping);

@@ -72,11 +72,6 @@ export function scalarBinop(op: BinaryOp, l: number, r: number): number {
   return arith(op, l, r);
 }
 
-/** [value, keep] of an operation between two vector elements. */
-function vectorElemBinop(op: BinaryOp, l: number, r: number): [number, boolean] {
-  if (isComparisonOp(op)) return [l, compare(op, l, r)];
-  return [arith(op, l, r), true];
-}
 
 export function shouldDropMetricName(op: BinaryOp): boolean {
   return op === '+' || op === '-' || op === '*' || op === '/' || op === '%' || op === '^';
@@ -113,8 +108,8 @@ export function vectorUnless(lhs: Vector, rhs: Vector, lsig: readonly string[], 
   return out;
 }
 
-/** Per-node cache of result label sets (keyed by the pair of input label sets). */
-export type ResultMetricCache = Map<string, Labels>;
+/** Per-node cache of result label sets, keyed by the identities of the two input label sets. */
+export type ResultMetricCache = Map<Labels, Map<Labels, Labels>>;
 
 function matchLabels(ls: Labels, matching: VectorMatching): Labels {
   const names = new Set(matching.matchingLabels);
@@ -128,8 +123,12 @@ function resultMetric(
   matching: VectorMatching,
   cache: ResultMetricCache,
 ): Labels {
-  const key = seriesKey(lhs) + '\x00' + seriesKey(rhs);
-  const cached = cache.get(key);
+  let byRhs = cache.get(lhs);
+  if (!byRhs) {
+    byRhs = new Map();
+    cache.set(lhs, byRhs);
+  }
+  const cached = byRhs.get(rhs);
   if (cached) return cached;
   let ls = lhs;
   if (shouldDropMetricName(op)) ls = dropMetricName(ls);
@@ -141,7 +140,7 @@ function resultMetric(
     // Labels of group_x(...) are taken from the "one" side.
     ls = setLabel(ls, ln, getLabelValue(rhs, ln));
   }
-  cache.set(key, ls);
+  byRhs.set(rhs, ls);
   return ls;
 }
 
@@ -185,6 +184,7 @@ export function vectorBinop(
 
   // For one-to-one the value is null; for many-to-one the set of result label sets per signature.
   const matched = new Map<string, Set<string> | null>();
+  const comparison = isComparisonOp(op);
   const out: Vector = [];
   for (let i = 0; i < lhs.length; i++) {
     const ls = lhs[i]!;
@@ -194,8 +194,9 @@ export function vectorBinop(
     let vl = ls.v;
     let vr = rs.v;
     if (swapped) [vl, vr] = [vr, vl];
-    const [v, keep] = vectorElemBinop(op, vl, vr);
-    let value = v;
+    // Comparisons keep the left value when true; arithmetic always keeps its result.
+    const keep = comparison ? compare(op, vl, vr) : true;
+    let value = comparison ? vl : arith(op, vl, vr);
     if (returnBool) {
       value = keep ? 1 : 0;
     } else if (!keep) {
@@ -242,9 +243,9 @@ export function vectorScalarBinop(
     let lv = s.v;
     let rv = scalar;
     if (swap) [lv, rv] = [rv, lv];
-    let [value, keep] = vectorElemBinop(op, lv, rv);
-    // With the scalar on the left, comparisons still return the vector element's value.
-    if (comparison && swap) value = rv;
+    let keep = comparison ? compare(op, lv, rv) : true;
+    // Comparisons return the vector element's value, also with the scalar on the left.
+    let value = comparison ? s.v : arith(op, lv, rv);
     if (returnBool) {
       value = keep ? 1 : 0;
       keep = true;

@@ -4,7 +4,7 @@ import { parseExpr } from '../parser/parser';
 import { PromQLError } from '../errors';
 import { type EvalContext, Evaluator } from './evaluator';
 import { preprocessExpr } from './preprocess';
-import { materialize, planSelects } from './selectors';
+import { type SelectPlan, clampView, materialize, planSelects } from './selectors';
 import { type Matrix, type SelectedSeries, isStringValue } from './types';
 
 export type QueryResult =
@@ -138,6 +138,10 @@ export class Engine {
     return { resultType: 'matrix', result: sortMatrix(val) };
   }
 
+  /**
+   * Loads the series of every selector. Selectors with the same matchers whose time ranges overlap
+   * (e.g. `a / on(x) a`) share one `select` over the union of their ranges.
+   */
   private async load(
     q: Querier,
     expr: Expr,
@@ -145,18 +149,45 @@ export class Engine {
     end: number,
     lookbackDelta: number,
   ): Promise<Map<VectorSelector, readonly SelectedSeries[]>> {
-    const plans = planSelects(expr, start, end, lookbackDelta);
+    const groups = new Map<string, SelectPlan[]>();
+    for (const p of planSelects(expr, start, end, lookbackDelta)) {
+      const key = p.node.matchers
+        .map((m) => m.toString())
+        .sort()
+        .join(',');
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(p);
+    }
+    const fetches: { mint: number; maxt: number; plans: SelectPlan[] }[] = [];
+    for (const plans of groups.values()) {
+      plans.sort((a, b) => a.mint - b.mint);
+      let cur: { mint: number; maxt: number; plans: SelectPlan[] } | null = null;
+      for (const p of plans) {
+        if (cur && p.mint <= cur.maxt + 1) {
+          cur.maxt = Math.max(cur.maxt, p.maxt);
+          cur.plans.push(p);
+        } else {
+          cur = { mint: p.mint, maxt: p.maxt, plans: [p] };
+          fetches.push(cur);
+        }
+      }
+    }
     const data = new Map<VectorSelector, readonly SelectedSeries[]>();
     await Promise.all(
-      plans.map(async (p) => {
+      fetches.map(async (f) => {
         let series;
         try {
-          series = await q.select(p.mint, p.maxt, p.node.matchers);
+          series = await q.select(f.mint, f.maxt, f.plans[0]!.node.matchers);
         } catch (e) {
           if (e instanceof PromQLError) throw e;
           throw new PromQLError('internal', `expanding series: ${(e as Error).message ?? String(e)}`);
         }
-        data.set(p.node, materialize(series, p.mint, p.maxt));
+        const selected = materialize(series, f.mint, f.maxt);
+        // Each selector sees only its own range, as if it had been selected alone.
+        for (const p of f.plans) {
+          data.set(p.node, f.plans.length === 1 ? selected : clampView(selected, p.mint, p.maxt));
+        }
       }),
     );
     return data;

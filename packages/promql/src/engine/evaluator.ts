@@ -25,6 +25,7 @@ import {
 import { EvalNodeHelper, FUNCTION_IMPLS, type RangeWindow, labelsForAbsent } from './functions';
 import { dropMetricName, seriesKey } from './labels';
 import { unwrap } from './preprocess';
+import { lowerBound, upperBound } from './selectors';
 import {
   EMPTY_LABELS,
   type Matrix,
@@ -333,7 +334,10 @@ export class Evaluator {
     const offset = sq.originalOffset;
     const interval = sq.step !== 0 ? sq.step : this.ctx.noStepSubqueryInterval(sq.range);
     // With @ the subquery is anchored at that time; otherwise it follows the enclosing steps.
-    const end = (sq.timestamp ?? this.end) - offset;
+    // (@ subqueries normally run in a single-step evaluator; as the argument of an @-unsafe
+    // function such as predict_linear they do not, and Prometheus 2.42 then lets the end move with
+    // the steps: end = @ + (end - start) - offset.)
+    const end = (sq.timestamp !== null ? sq.timestamp + (this.end - this.start) : this.end) - offset;
     const base = (sq.timestamp ?? this.start) - offset - sq.range;
     // The first step is the first multiple of the interval at or after base (Go integer division).
     let start = interval * Math.trunc(base / interval);
@@ -526,7 +530,9 @@ export class Evaluator {
           const o = others[j];
           if (o) scalars[j] = o[0]!.vs[step]!;
         }
-        const maxt = (at ?? ts) - offset;
+        // An @ range is fixed in single-step evaluation; as the argument of an @-unsafe function
+        // in a range evaluation, Prometheus 2.42 shifts it with the step (see evalSubquery).
+        const maxt = (at !== null ? at + (ts - this.start) : ts) - offset;
         const mint = maxt - range;
         while (hi < n && s.ts[hi]! <= maxt) hi++;
         while (lo < hi && s.ts[lo]! < mint) lo++;
@@ -575,28 +581,4 @@ export class Evaluator {
     }
     return [out];
   }
-}
-
-/** Number of elements <= x in a sorted array. */
-function upperBound(a: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Number of elements < x in a sorted array. */
-function lowerBound(a: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

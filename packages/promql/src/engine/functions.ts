@@ -14,6 +14,7 @@ import {
 } from './labels';
 import { unwrap } from './preprocess';
 import { type Bucket, bucketQuantile, lessNaNFirst, quantile } from './quantile';
+import { type Civil, civilFromUnixSeconds, daysIn } from './go-time';
 import { EMPTY_LABELS, type Sample, type Vector } from './types';
 
 /**
@@ -309,31 +310,13 @@ function goLog10(x: number): number {
   return Math.log(x) * (1 / Math.LN10);
 }
 
-function dateFn(f: (d: Date) => number): FunctionImpl {
-  const conv = (secs: number): number => {
-    if (!Number.isFinite(secs)) return NaN;
-    const d = new Date(Math.trunc(secs) * 1000);
-    return Number.isNaN(d.getTime()) ? NaN : f(d);
-  };
+function dateFn(f: (c: Civil) => number): FunctionImpl {
   return {
     instant: (args, _exprs, enh) => {
-      if (args.length === 0) return [{ metric: EMPTY_LABELS, t: 0, v: conv(Math.trunc(enh.ts / 1000)) }];
-      return args[0]!.map((s) => ({ metric: dropMetricName(s.metric), t: s.t, v: conv(s.v) }));
+      if (args.length === 0) return [{ metric: EMPTY_LABELS, t: 0, v: f(civilFromUnixSeconds(Math.trunc(enh.ts / 1000))) }];
+      return args[0]!.map((s) => ({ metric: dropMetricName(s.metric), t: s.t, v: f(civilFromUnixSeconds(s.v)) }));
     },
   };
-}
-
-function daysInMonth(d: Date): number {
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m]!;
-}
-
-function dayOfYear(d: Date): number {
-  const start = new Date(0);
-  start.setUTCFullYear(d.getUTCFullYear(), 0, 1);
-  return Math.floor((d.getTime() - start.getTime()) / 86400000) + 1;
 }
 
 /** Labels for absent()/absent_over_time(): the equality matchers of a plain selector argument. */
@@ -344,13 +327,17 @@ export function labelsForAbsent(e: Expr): Labels {
   else if (x.type === 'MatrixSelector') matchers = x.vectorSelector.matchers;
   else return EMPTY_LABELS;
   let ls: Labels = EMPTY_LABELS;
-  const remove: string[] = [];
+  const has = new Set<string>();
   for (const m of matchers) {
     if (m.name === METRIC_NAME) continue;
-    if (m.type === MatchType.EQ && getLabelValue(ls, m.name) === '') ls = setLabel(ls, m.name, m.value);
-    else remove.push(m.name);
+    if (m.type === MatchType.EQ && !has.has(m.name)) {
+      ls = setLabel(ls, m.name, m.value);
+      has.add(m.name);
+    } else {
+      ls = deleteLabels(ls, new Set([m.name]));
+    }
   }
-  return remove.length > 0 ? deleteLabels(ls, new Set(remove)) : ls;
+  return ls;
 }
 
 /** Converts the RE2 syntax PromQL users write to a JS RegExp source/flags (best effort). */
@@ -617,12 +604,12 @@ export const FUNCTION_IMPLS: Readonly<Record<string, FunctionImpl>> = {
   histogram_count: noHistograms,
   histogram_sum: noHistograms,
   histogram_fraction: noHistograms,
-  days_in_month: dateFn(daysInMonth),
-  day_of_month: dateFn((d) => d.getUTCDate()),
-  day_of_week: dateFn((d) => d.getUTCDay()),
-  day_of_year: dateFn(dayOfYear),
-  hour: dateFn((d) => d.getUTCHours()),
-  minute: dateFn((d) => d.getUTCMinutes()),
-  month: dateFn((d) => d.getUTCMonth() + 1),
-  year: dateFn((d) => d.getUTCFullYear()),
+  days_in_month: dateFn((c) => daysIn(c.month, c.year)),
+  day_of_month: dateFn((c) => c.day),
+  day_of_week: dateFn((c) => c.weekday),
+  day_of_year: dateFn((c) => c.yday),
+  hour: dateFn((c) => c.hour),
+  minute: dateFn((c) => c.minute),
+  month: dateFn((c) => c.month),
+  year: dateFn((c) => c.year),
 };

@@ -84,3 +84,49 @@ export function materialize(series: readonly StorageSeries[], mint: number, maxt
   }
   return out;
 }
+
+/** The part of loaded series inside [mint, maxt] (views, no copies). */
+export function clampView(sel: readonly SelectedSeries[], mint: number, maxt: number): SelectedSeries[] {
+  const out: SelectedSeries[] = [];
+  for (const s of sel) {
+    const lo = lowerBound(s.ts, mint);
+    const hi = upperBound(s.ts, maxt);
+    if (hi <= lo) continue;
+    if (lo === 0 && hi === s.ts.length && !s.staleTs) {
+      out.push(s);
+      continue;
+    }
+    let staleTs = s.staleTs;
+    if (staleTs) {
+      const a = lowerBound(staleTs, mint);
+      const b = upperBound(staleTs, maxt);
+      staleTs = b > a ? staleTs.subarray(a, b) : null;
+    }
+    out.push({ labels: s.labels, ts: s.ts.subarray(lo, hi), vs: s.vs.subarray(lo, hi), staleTs });
+  }
+  return out;
+}
+
+/** Number of elements <= x in a sorted array. */
+export function upperBound(a: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Number of elements < x in a sorted array. */
+export function lowerBound(a: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

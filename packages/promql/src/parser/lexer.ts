@@ -267,7 +267,7 @@ export function lex(input: string): Item[] {
         emit('OPERATOR');
       } else if (isDigit(c) || (c === '.' && isDigit(peek()))) {
         pos--;
-        if (bracketOpen) {
+        if (bracketOpen && !gotColon) {
           lexDurationInBrackets();
         } else if (scanNumber()) {
           emit('NUMBER');
@@ -290,8 +290,8 @@ export function lex(input: string): Item[] {
         emit('RIGHT_PAREN');
         parenDepth--;
         if (parenDepth < 0) {
+          // Prometheus reports this after the parenthesis (the item was already emitted).
           items.pop();
-          start = pos - 1;
           fail(`unexpected right parenthesis ${goRuneQ(c)}`);
         }
       } else if (c === '{') {
@@ -467,78 +467,60 @@ export function unquoteString(s: string): string {
   if (quote !== '"' && quote !== "'") throw new Error('invalid syntax');
   if (body.includes('\n')) throw new Error('invalid syntax');
   if (!body.includes('\\') && !body.includes(quote)) return body;
-  let out = '';
+  // Go strings are bytes: \x and octal escapes insert raw bytes, and the result is read as UTF-8
+  // (invalid sequences become U+FFFD, as they do when Prometheus prints them).
+  const bytes: number[] = [];
+  const pushText = (t: string): void => {
+    for (const b of Buffer.from(t, 'utf8')) bytes.push(b);
+  };
   let i = 0;
   while (i < body.length) {
     const c = body[i]!;
     if (c === quote) throw new Error('invalid syntax');
     if (c !== '\\') {
-      out += c;
-      i++;
+      const cp = body.codePointAt(i)!;
+      const ch = String.fromCodePoint(cp);
+      pushText(ch);
+      i += ch.length;
       continue;
     }
     const e = body[i + 1];
     i += 2;
-    switch (e) {
-      case 'a':
-        out += '\x07';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'v':
-        out += '\v';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case "'":
-      case '"':
-        if (e !== quote) throw new Error('invalid syntax');
-        out += e;
-        break;
-      case 'x':
-      case 'u':
-      case 'U': {
-        const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-        const hex = body.slice(i, i + len);
-        if (hex.length !== len || !/^[0-9a-fA-F]+$/.test(hex)) throw new Error('invalid syntax');
-        const v = parseInt(hex, 16);
-        i += len;
-        if (e === 'x') out += String.fromCharCode(v);
-        else {
-          if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) throw new Error('invalid syntax');
-          out += String.fromCodePoint(v);
-        }
-        break;
-      }
-      default: {
-        if (e !== undefined && e >= '0' && e <= '7') {
-          const oct = body.slice(i - 1, i + 2);
-          if (!/^[0-7]{3}$/.test(oct)) throw new Error('invalid syntax');
-          const v = parseInt(oct, 8);
-          if (v > 255) throw new Error('invalid syntax');
-          out += String.fromCharCode(v);
-          i += 2;
-          break;
-        }
-        throw new Error('invalid syntax');
-      }
+    const simple: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
+    if (e !== undefined && simple[e] !== undefined) {
+      pushText(simple[e]!);
+      continue;
     }
+    if (e === "'" || e === '"') {
+      if (e !== quote) throw new Error('invalid syntax');
+      pushText(e);
+      continue;
+    }
+    if (e === 'x' || e === 'u' || e === 'U') {
+      const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
+      const hex = body.slice(i, i + len);
+      if (hex.length !== len || !/^[0-9a-fA-F]+$/.test(hex)) throw new Error('invalid syntax');
+      const v = parseInt(hex, 16);
+      i += len;
+      if (e === 'x') bytes.push(v);
+      else {
+        if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)) throw new Error('invalid syntax');
+        pushText(String.fromCodePoint(v));
+      }
+      continue;
+    }
+    if (e !== undefined && e >= '0' && e <= '7') {
+      const oct = body.slice(i - 1, i + 2);
+      if (!/^[0-7]{3}$/.test(oct)) throw new Error('invalid syntax');
+      const v = parseInt(oct, 8);
+      if (v > 255) throw new Error('invalid syntax');
+      bytes.push(v);
+      i += 2;
+      continue;
+    }
+    throw new Error('invalid syntax');
   }
-  return out;
+  return Buffer.from(bytes).toString('utf8');
 }
 
 const INT64_MIN = -(2n ** 63n);

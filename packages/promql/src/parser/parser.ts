@@ -15,7 +15,6 @@ import {
   type VectorMatching,
   type VectorSelector,
   documentedType,
-  exprToString,
   exprType,
   isAggregatorWithParam,
   isComparisonOp,
@@ -94,6 +93,8 @@ function syntaxError(input: string, items: Item[], top: LNode, err: LNode): Pars
   if (idx < 0) idx = items.length - 1;
   const item = items[idx]!;
   const prev = idx > 0 ? items[idx - 1] : undefined;
+  // The lexer failed on this token before the parser could complain about it.
+  if (item.typ === 'ERROR') return new ParseError({ start: item.pos, end: input.length }, item.val, input);
   const range = { start: item.pos, end: item.pos + item.val.length };
 
   // `foo(bar)`: an identifier called like a function.
@@ -101,6 +102,22 @@ function syntaxError(input: string, items: Item[], top: LNode, err: LNode): Pars
     return new ParseError(
       { start: prev.pos, end: prev.pos + prev.val.length },
       `unknown function with name ${JSON.stringify(prev.val)}`,
+      input,
+    );
+  }
+  // A duration token the grammar did not accept (`1.5h`): Prometheus' parser rejects its value.
+  if (item.typ === 'DURATION') {
+    try {
+      parseDuration(item.val);
+    } catch (e) {
+      return new ParseError(range, (e as Error).message, input);
+    }
+  }
+  // `f(a,)`: Prometheus has a dedicated message, reported at the comma.
+  if (item.typ === 'RIGHT_PAREN' && prev?.typ === 'COMMA') {
+    return new ParseError(
+      { start: prev.pos, end: prev.pos + 1 },
+      'trailing commas not allowed in function call args',
       input,
     );
   }
@@ -115,6 +132,8 @@ function syntaxError(input: string, items: Item[], top: LNode, err: LNode): Pars
     msg += ' in offset, expected duration';
   } else if (prev?.typ === 'OPERATOR' && prev.val === '@') {
     msg += ' in @, expected timestamp';
+  } else if (prev?.typ === 'COLON') {
+    msg += ' in subquery selector, expected duration or "]"';
   } else if (hasAncestor(err, 'GroupingLabels')) {
     msg += ' in grouping opts, expected label';
   }
@@ -149,6 +168,15 @@ const MATCH_TYPES: Record<string, MatchType> = {
 
 const MIN_INT64 = -9223372036854775808;
 const MAX_INT64 = 9223372036854775807;
+
+/** Go's regexp error text for the most common JS RegExp errors (others keep the JS text). */
+function goRegexpError(jsMsg: string, re: string): string {
+  const anchored = `^(?:${re})$`;
+  if (jsMsg.includes('Unterminated group')) return `missing closing ): \`${anchored}\``;
+  if (jsMsg.includes("Unmatched ')'")) return `unexpected ): \`${anchored}\``;
+  if (jsMsg.includes('Unterminated character class')) return `missing closing ]: \`${re.slice(re.lastIndexOf('['))})$\``;
+  return jsMsg;
+}
 
 /** Go's math.Round: half away from zero. */
 function goRound(x: number): number {
@@ -278,7 +306,12 @@ class AstBuilder {
           try {
             matchers.push(new Matcher(type, label, value));
           } catch (e) {
-            this.err(this.pos(m), `error parsing regexp: ${(e as Error).message}`);
+            // tsdb-core's Matcher reports Go-style texts itself; plain JS RegExp errors are mapped.
+            const msg = (e as Error).message;
+            this.err(
+              this.pos(m),
+              msg.startsWith('error parsing regexp:') ? msg : `error parsing regexp: ${goRegexpError(msg, value)}`,
+            );
           }
         }
       }
@@ -318,14 +351,16 @@ class AstBuilder {
   private matrixSelector(n: LNode): Expr {
     const [inner, dur] = namedChildren(n);
     const range = this.duration(dur);
+    // Errors about the range point at the brackets, as in Prometheus.
+    const bracket = { start: this.input.indexOf('[', inner!.to), end: n.to };
     return this.applyPostfix(this.expr(inner!), n.to, (e) => {
       const pos = { start: e.pos.start, end: n.to };
       if (e.type !== 'VectorSelector') {
-        this.err(pos, 'ranges only allowed for vector selectors');
+        this.err(bracket, 'ranges only allowed for vector selectors');
         return e;
       }
-      if (e.originalOffset !== 0) this.err(pos, 'no offset modifiers allowed before range');
-      else if (e.timestamp !== null || e.startOrEnd !== null) this.err(pos, 'no @ modifiers allowed before range');
+      if (e.originalOffset !== 0) this.err(bracket, 'no offset modifiers allowed before range');
+      else if (e.timestamp !== null || e.startOrEnd !== null) this.err(bracket, 'no @ modifiers allowed before range');
       const ms: MatrixSelector = { type: 'MatrixSelector', vectorSelector: e, range, pos };
       return ms;
     });
@@ -666,7 +701,7 @@ class AstBuilder {
         if (t !== 'vector') {
           this.err(
             e.pos,
-            `subquery is only allowed on instant vector, got ${t} in ${JSON.stringify(exprToString(e))} instead`,
+            `subquery is only allowed on instant vector, got ${t} instead`,
           );
         }
         break;
