@@ -2,20 +2,35 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { discardedSamplesCounter, tenantIdError, type Logger, type Overrides } from '@strata/common';
+import type { Bucket } from '@strata/objstore';
 import type { IngesterClient, Labels, Matcher, PushResult, SeriesChunks, WriteBatch } from '@strata/tsdb-core';
+import { Shipper } from './shipper';
 import { UserTSDB } from './user-tsdb';
 
 export interface IngesterConfig {
   /** `-blocks-storage.tsdb.dir`: one sub-directory per tenant. */
   tsdbDir: string;
-  /** Block range (ms), 2h by default. */
+  /** `-blocks-storage.tsdb.block-ranges-period` (ms), 2h by default. */
   blockRange: number;
+  /** `-blocks-storage.tsdb.head-compaction-interval` (ms; 0 = no background compaction). */
+  headCompactionInterval?: number;
+  /** `-blocks-storage.tsdb.head-compaction-idle-timeout` (ms; 0 = never). */
+  headCompactionIdleTimeout?: number;
+  /** `-blocks-storage.tsdb.ship-interval` (ms; 0 = never). */
+  shipInterval?: number;
+  /** `-blocks-storage.tsdb.retention-period` (ms). */
+  retentionPeriod?: number;
+  /** `-blocks-storage.tsdb.close-idle-tsdb-timeout` (ms; 0 = never). */
+  closeIdleTsdbTimeout?: number;
 }
 
 export interface IngesterDeps {
   overrides: Overrides;
   registry: Registry;
   logger: Logger;
+  /** Where blocks are shipped; without it blocks stay local. */
+  bucket?: Bucket;
+  now?: () => number;
 }
 
 /** Per-tenant heads with WALs. Implements IngesterClient for in-process use. */
@@ -27,14 +42,21 @@ export class Ingester implements IngesterClient {
     ingested: Counter;
     ingestedFailures: Counter;
     discarded: Counter<'reason' | 'user'>;
+    blocksCut: Counter;
+    uploads: Counter<'user'>;
+    uploadFailures: Counter<'user'>;
   };
   private stopped = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly shippers = new Map<string, Shipper>();
+  private readonly now: () => number;
 
   constructor(
     private readonly cfg: IngesterConfig,
     private readonly deps: IngesterDeps,
   ) {
     const reg = deps.registry;
+    this.now = deps.now ?? Date.now;
     const dbs = this.dbs;
     new Gauge({
       name: 'cortex_ingester_memory_series',
@@ -68,6 +90,23 @@ export class Ingester implements IngesterClient {
         registers: [reg],
       }),
       discarded: discardedSamplesCounter(reg),
+      blocksCut: new Counter({
+        name: 'cortex_ingester_tsdb_compactions_total',
+        help: 'Total number of blocks cut from ingester heads.',
+        registers: [reg],
+      }),
+      uploads: new Counter({
+        name: 'cortex_ingester_shipper_uploads_total',
+        help: 'Total number of blocks uploaded by the shipper.',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
+      uploadFailures: new Counter({
+        name: 'cortex_ingester_shipper_upload_failures_total',
+        help: 'Total number of failed shipping attempts.',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
     };
   }
 
@@ -80,13 +119,98 @@ export class Ingester implements IngesterClient {
       if (!st.isDirectory()) continue;
       const t0 = Date.now();
       const db = await this.db(name);
-      this.deps.logger.info({ tenant: name, series: db.head.numSeries, ms: Date.now() - t0 }, 'replayed WAL');
+      this.deps.logger.info({ tenant: name, series: db.head.numSeries, blocks: db.localBlocks().length, ms: Date.now() - t0 }, 'opened TSDB');
+    }
+    const every = (ms: number | undefined, f: () => Promise<void>) => {
+      if (ms === undefined || ms <= 0) return;
+      let running = false;
+      const t = setInterval(() => {
+        if (running || this.stopped) return;
+        running = true;
+        f()
+          .catch((e: Error) => this.deps.logger.error({ err: e.message }, 'background task failed'))
+          .finally(() => (running = false));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.cfg.headCompactionInterval, () => this.compactAll());
+    every(this.cfg.shipInterval, () => this.shipAll().then(() => undefined));
+    // Blocks left unshipped by an earlier run are shipped right away.
+    if (this.deps.bucket !== undefined && (this.cfg.shipInterval ?? 0) > 0) {
+      this.shipAll().catch((e: Error) => this.deps.logger.warn({ err: e.message }, 'shipping on start failed; will retry'));
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
     for (const db of this.dbs.values()) await db.close();
+  }
+
+  /** Cuts blocks from every head that is due (or idle), then closes idle TSDBs. */
+  async compactAll(): Promise<void> {
+    const now = this.now();
+    const idle = this.cfg.headCompactionIdleTimeout ?? 0;
+    for (const [tenant, db] of this.dbs) {
+      const force = idle > 0 && now - db.lastAppend >= idle && db.head.numSeries > 0;
+      const made = await db.compact(force);
+      if (made.length > 0) {
+        this.m.blocksCut.inc(made.length);
+        this.deps.logger.info({ tenant, blocks: made, forced: force }, 'cut blocks from head');
+      }
+    }
+    await this.closeIdle();
+  }
+
+  /** Ships new blocks of every tenant and applies local retention. Returns blocks uploaded. */
+  async shipAll(): Promise<number> {
+    const bucket = this.deps.bucket;
+    if (bucket === undefined) return 0;
+    let total = 0;
+    for (const [tenant, db] of this.dbs) {
+      const shipper = this.shipperFor(tenant, db);
+      try {
+        const n = await shipper.ship();
+        total += n;
+        if (n > 0) this.m.uploads.inc({ user: tenant }, n);
+      } catch (e) {
+        this.m.uploadFailures.inc({ user: tenant });
+        this.deps.logger.warn({ tenant, err: (e as Error).message }, 'failed to ship blocks; will retry');
+        continue;
+      }
+      const shipped = await shipper.shipped();
+      const retention = this.cfg.retentionPeriod ?? 13 * 3600_000;
+      const deleted = await db.deleteOldBlocks(this.now() - retention, (u) => shipped.has(u));
+      if (deleted.length > 0) await shipper.forget(deleted);
+    }
+    return total;
+  }
+
+  private shipperFor(tenant: string, db: UserTSDB): Shipper {
+    let s = this.shippers.get(tenant);
+    if (s === undefined) {
+      s = new Shipper(this.deps.bucket!, tenant, db.dir);
+      this.shippers.set(tenant, s);
+    }
+    return s;
+  }
+
+  /** Closes TSDBs idle for close-idle-tsdb-timeout whose heads are empty and blocks shipped. */
+  private async closeIdle(): Promise<void> {
+    const timeout = this.cfg.closeIdleTsdbTimeout ?? 0;
+    if (timeout <= 0) return;
+    for (const [tenant, db] of [...this.dbs]) {
+      if (this.now() - db.lastAppend < timeout || db.head.numSeries > 0) continue;
+      if (this.deps.bucket !== undefined) {
+        const shipped = await this.shipperFor(tenant, db).shipped();
+        if (db.localBlocks().some((b) => !shipped.has(b.ulid))) continue;
+      }
+      this.dbs.delete(tenant);
+      this.shippers.delete(tenant);
+      await db.close();
+      this.deps.logger.info({ tenant }, 'closed idle TSDB');
+    }
   }
 
   private db(tenant: string): Promise<UserTSDB> | UserTSDB {
@@ -127,20 +251,18 @@ export class Ingester implements IngesterClient {
   }
 
   async queryChunks(tenant: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<SeriesChunks[]> {
-    const db = this.existing(tenant);
-    if (db === undefined) return [];
-    return db.head.select(mint, maxt, matchers).map(({ labels, series }) => ({ labels, chunks: series.chunks(mint, maxt) }));
+    return (await this.existing(tenant)?.select(mint, maxt, matchers)) ?? [];
   }
 
   async labelNames(tenant: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]> {
-    return this.existing(tenant)?.head.labelNames(mint, maxt, matchers) ?? [];
+    return (await this.existing(tenant)?.labelNames(mint, maxt, matchers)) ?? [];
   }
 
   async labelValues(tenant: string, name: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]> {
-    return this.existing(tenant)?.head.labelValues(name, mint, maxt, matchers) ?? [];
+    return (await this.existing(tenant)?.labelValues(name, mint, maxt, matchers)) ?? [];
   }
 
   async series(tenant: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<Labels[]> {
-    return this.existing(tenant)?.head.select(mint, maxt, matchers).map((s) => s.labels) ?? [];
+    return ((await this.existing(tenant)?.select(mint, maxt, matchers)) ?? []).map((s) => s.labels);
   }
 }

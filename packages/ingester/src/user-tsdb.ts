@@ -1,19 +1,28 @@
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import {
   AppendStatus,
+  Block,
   Head,
   SamplesRecordBuilder,
   WAL,
   decodeRecord,
   encodeSeriesRecord,
   getLabel,
+  isULID,
   labelsFromSeriesKey,
   labelsToString,
+  mergeSeriesChunks,
+  replayWithCheckpoint,
   seriesKeyFromLabels,
+  writeBlock,
+  writeCheckpoint,
   type Labels,
+  type Matcher,
   type MemSeries,
   type PushError,
   type PushResult,
+  type SeriesChunks,
   type WriteBatch,
 } from '@strata/tsdb-core';
 import { IngesterErrors } from './errors';
@@ -28,31 +37,64 @@ export interface AppendObserver {
   seriesCreated(n: number): void;
 }
 
-/** One tenant's TSDB in an ingester: head + WAL. */
+interface LocalBlock {
+  ulid: string;
+  minTime: number;
+  maxTime: number;
+  block: Block;
+}
+
+/**
+ * One tenant's TSDB in an ingester: head + WAL + local blocks. Blocks are cut from the head on
+ * block-range boundaries; the WAL is then checkpointed and truncated.
+ */
 export class UserTSDB {
   readonly head: Head;
   private readonly builder = new SamplesRecordBuilder();
   private readonly perMetric = new Map<string, number>();
+  private blocks: LocalBlock[] = [];
+  /** Samples before this are in blocks: appends below it are rejected as too old. */
+  private minValidTime = -Infinity;
+  private compacting: Promise<void> | null = null;
   lastAppend = Date.now();
 
   private constructor(
     readonly tenant: string,
     readonly dir: string,
     readonly wal: WAL,
-    chunkRange: number,
+    readonly blockRange: number,
   ) {
-    this.head = new Head({ chunkRange });
+    this.head = new Head({ chunkRange: blockRange });
   }
 
-  /** Opens the tenant's WAL, replaying it into a new head. */
-  static async open(tenant: string, dir: string, chunkRange: number): Promise<UserTSDB> {
+  get walDir(): string {
+    return join(this.dir, 'wal');
+  }
+
+  /** Opens local blocks, replays checkpoint + WAL into a new head. */
+  static async open(tenant: string, dir: string, blockRange: number): Promise<UserTSDB> {
+    await fsp.mkdir(dir, { recursive: true });
     const walDir = join(dir, 'wal');
     const pending: Uint8Array[] = [];
-    await WAL.replay(walDir, (rec) => pending.push(rec.slice()));
+    await replayWithCheckpoint(walDir, (rec) => pending.push(rec.slice()));
     const wal = await WAL.open(walDir);
-    const db = new UserTSDB(tenant, dir, wal, chunkRange);
+    const db = new UserTSDB(tenant, dir, wal, blockRange);
+    await db.openBlocks();
     db.replay(pending);
     return db;
+  }
+
+  private async openBlocks(): Promise<void> {
+    for (const name of (await fsp.readdir(this.dir)).filter(isULID).sort()) {
+      try {
+        const block = await Block.open(join(this.dir, name));
+        this.blocks.push({ ulid: name, minTime: block.meta.minTime, maxTime: block.meta.maxTime, block });
+        this.minValidTime = Math.max(this.minValidTime, block.meta.maxTime);
+      } catch {
+        // An incomplete block (crash while writing): its data is still in the WAL.
+        await fsp.rm(join(this.dir, name), { recursive: true, force: true });
+      }
+    }
   }
 
   private replay(records: Uint8Array[]): void {
@@ -72,9 +114,10 @@ export class UserTSDB {
       } else if (r.type === 'samples') {
         const { refs, ts, his, los } = r.samples;
         for (let i = 0; i < refs.length; i++) {
+          const t = ts[i]!;
+          if (t < this.minValidTime) continue; // already in a block
           const s = head.getByRef(refs[i]!);
           if (s === undefined) continue;
-          const t = ts[i]!;
           if (s.append(t, his[i]!, los[i]!, head.chunkRange) === AppendStatus.OK) {
             if (t < mint) mint = t;
             if (t > maxt) maxt = t;
@@ -83,11 +126,17 @@ export class UserTSDB {
       }
     }
     if (maxt >= mint) head.updateTimes(mint, maxt);
+    // Series that only had samples already in blocks.
+    for (const key of head.truncate(this.minValidTime === -Infinity ? -Infinity : this.minValidTime)) {
+      this.countMetric(labelsFromSeriesKey(key), -1);
+    }
   }
 
   private countMetric(labels: Labels, d: number): void {
     const name = getLabel(labels, '__name__');
-    this.perMetric.set(name, (this.perMetric.get(name) ?? 0) + d);
+    const n = (this.perMetric.get(name) ?? 0) + d;
+    if (n <= 0) this.perMetric.delete(name);
+    else this.perMetric.set(name, n);
   }
 
   /**
@@ -97,7 +146,7 @@ export class UserTSDB {
   append(batch: WriteBatch, limits: UserLimits, obs: AppendObserver): PushResult {
     const head = this.head;
     const range = head.chunkRange;
-    const minValid = head.maxT === -Infinity ? -Infinity : head.maxT - range / 2;
+    const minValid = Math.max(this.minValidTime, head.maxT === -Infinity ? -Infinity : head.maxT - range / 2);
     const b = this.builder;
     b.reset();
     const newSeries: { ref: number; labels: Labels }[] = [];
@@ -146,7 +195,7 @@ export class UserTSDB {
         if (t < minValid) {
           counts.tooOld++;
           rejected++;
-          if (firstError === undefined) fail({ id: IngesterErrors.tooOld.id, status: 400, message: IngesterErrors.tooOld.message(t, labelsToString(labelsFromSeriesKey(key))) });
+          if (firstError === undefined) fail({ id: IngesterErrors.tooOld.id, status: 400, message: IngesterErrors.tooOld.message(t, seriesString(key)) });
           continue;
         }
         const st = s.append(t, vhi[j]!, vlo[j]!, range);
@@ -183,8 +232,100 @@ export class UserTSDB {
     return firstError === undefined ? { appended, rejected } : { appended, rejected, firstError };
   }
 
+  /**
+   * Cuts blocks from the head: while it spans more than 1.5 block ranges (Prometheus' rule), or
+   * the whole head when `force` (idle tenant, shutdown). Returns the new blocks' ULIDs.
+   */
+  compact(force = false): Promise<string[]> {
+    const run = async (): Promise<string[]> => {
+      const made: string[] = [];
+      const head = this.head;
+      const range = this.blockRange;
+      while (head.numSeries > 0 && head.minT !== Infinity && (force || head.maxT - head.minT > range * 1.5)) {
+        const mint = Math.floor(head.minT / range) * range;
+        const maxt = mint + range;
+        const series = head.cutBlock(mint, maxt);
+        // From now on samples below maxt are refused: they would belong to this block.
+        this.minValidTime = Math.max(this.minValidTime, maxt);
+        if (series.length > 0) {
+          const meta = await writeBlock(this.dir, series, { minTime: mint, maxTime: maxt, thanos: { labels: {}, resolution: 0, source: 'ingester' } });
+          const block = await Block.open(join(this.dir, meta.ulid));
+          this.blocks.push({ ulid: meta.ulid, minTime: mint, maxTime: maxt, block });
+          made.push(meta.ulid);
+        }
+        for (const key of head.truncate(maxt)) this.countMetric(labelsFromSeriesKey(key), -1);
+        await this.truncateWAL(maxt);
+      }
+      return made;
+    };
+    // One compaction at a time per tenant.
+    const p = (this.compacting ?? Promise.resolve()).then(run);
+    this.compacting = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async truncateWAL(mint: number): Promise<void> {
+    const seg = await this.wal.nextSegment();
+    if (seg === 0) return;
+    await writeCheckpoint(this.walDir, seg - 1, { keepSeries: (ref) => this.head.getByRef(ref) !== undefined, minTime: mint });
+    await this.wal.truncateBefore(seg);
+  }
+
+  /** Local blocks ending before `before` that `isShipped` says are in the bucket are deleted. */
+  async deleteOldBlocks(before: number, isShipped: (ulid: string) => boolean): Promise<string[]> {
+    const deleted: string[] = [];
+    const keep: LocalBlock[] = [];
+    for (const b of this.blocks) {
+      if (b.maxTime <= before && isShipped(b.ulid)) {
+        await b.block.close();
+        await fsp.rm(join(this.dir, b.ulid), { recursive: true, force: true });
+        deleted.push(b.ulid);
+      } else keep.push(b);
+    }
+    this.blocks = keep;
+    return deleted;
+  }
+
+  localBlocks(): readonly { ulid: string; minTime: number; maxTime: number }[] {
+    return this.blocks;
+  }
+
+  /** Head and local blocks, merged, sorted by labels. */
+  async select(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<SeriesChunks[]> {
+    const lists: SeriesChunks[][] = [];
+    for (const b of this.blocks) {
+      if (b.maxTime <= mint || b.minTime > maxt) continue;
+      lists.push(await b.block.select(mint, maxt, matchers));
+    }
+    lists.push(this.head.select(mint, maxt, matchers).map(({ labels, series }) => ({ labels, chunks: series.chunks(mint, maxt) })));
+    return mergeSeriesChunks(lists);
+  }
+
+  async labelNames(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]> {
+    const names = new Set(this.head.labelNames(mint, maxt, matchers));
+    for (const b of this.blocks) {
+      if (b.maxTime <= mint || b.minTime > maxt) continue;
+      for (const n of await b.block.labelNames(matchers)) names.add(n);
+    }
+    return [...names];
+  }
+
+  async labelValues(name: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]> {
+    const vals = new Set(this.head.labelValues(name, mint, maxt, matchers));
+    for (const b of this.blocks) {
+      if (b.maxTime <= mint || b.minTime > maxt) continue;
+      for (const v of await b.block.labelValues(name, matchers)) vals.add(v);
+    }
+    return [...vals];
+  }
+
   async close(): Promise<void> {
+    await this.compacting;
     await this.wal.close();
+    for (const b of this.blocks) await b.block.close();
   }
 }
 

@@ -44,3 +44,8 @@ export {
   unescapeLabelName,
 } from './params';
 export type { FormValues, PromTime } from './params';
+export { IngesterQuerier } from './ingester-querier';
+export { MergeQuerier } from './merge-querier';
+export type { TimedQuerier } from './merge-querier';
+export { BucketStore } from './bucket-store';
+export type { BucketStoreConfig } from './bucket-store';

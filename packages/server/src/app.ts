@@ -17,18 +17,18 @@ import { Distributor, createPushHandler } from '@strata/distributor';
 import { Ingester } from '@strata/ingester';
 import { Engine, PromQLError } from '@strata/promql';
 import { parseSeriesSelector } from './selector';
-import { createPrometheusApiRouter } from '@strata/querier';
-import { IngesterQuerier } from './ingester-querier';
+import { createBucket, type Bucket } from '@strata/objstore';
+import { BucketStore, IngesterQuerier, MergeQuerier, createPrometheusApiRouter } from '@strata/querier';
 import { BUILD_INFO } from './version';
-
-const BLOCK_RANGE_MS = 2 * 3600 * 1000;
 
 /** The module graph of one `strata` process. Only `-target=all` exists so far. */
 export class Strata {
   readonly registry: Registry;
   private readonly overrides: Overrides;
-  private readonly ingester: Ingester;
-  private readonly distributor: Distributor;
+  private ingester!: Ingester;
+  private distributor!: Distributor;
+  private bucket: Bucket | undefined;
+  private store: BucketStore | undefined;
   private http: Server | undefined;
   private grpc: grpc.Server | undefined;
   private ready = false;
@@ -41,9 +41,38 @@ export class Strata {
   ) {
     this.registry = createRegistry(true);
     this.overrides = new Overrides(limitsFromConfig(cfg), cfg['runtime-config.file'], cfg['runtime-config.reload-period'], logger);
+  }
+
+  /** Builds the components that need the bucket (created asynchronously: S3 may need a bucket). */
+  private async init(): Promise<void> {
+    const cfg = this.cfg;
+    const logger = this.logger;
+    this.bucket = await createBucket(
+      {
+        backend: cfg['blocks-storage.backend'] as 'filesystem' | 's3',
+        filesystemDir: cfg['blocks-storage.filesystem.dir'],
+        s3: {
+          endpoint: cfg['blocks-storage.s3.endpoint'],
+          bucketName: cfg['blocks-storage.s3.bucket-name'],
+          accessKeyId: cfg['blocks-storage.s3.access-key-id'],
+          secretAccessKey: cfg['blocks-storage.s3.secret-access-key'],
+          insecure: cfg['blocks-storage.s3.insecure'],
+          region: cfg['blocks-storage.s3.region'],
+        },
+      },
+      { registry: this.registry, logger: logger.child({ component: 'objstore' }) },
+    );
     this.ingester = new Ingester(
-      { tsdbDir: cfg['blocks-storage.tsdb.dir'], blockRange: BLOCK_RANGE_MS },
-      { overrides: this.overrides, registry: this.registry, logger: logger.child({ component: 'ingester' }) },
+      {
+        tsdbDir: cfg['blocks-storage.tsdb.dir'],
+        blockRange: cfg['blocks-storage.tsdb.block-ranges-period'],
+        headCompactionInterval: cfg['blocks-storage.tsdb.head-compaction-interval'],
+        headCompactionIdleTimeout: cfg['blocks-storage.tsdb.head-compaction-idle-timeout'],
+        shipInterval: cfg['blocks-storage.tsdb.ship-interval'],
+        retentionPeriod: cfg['blocks-storage.tsdb.retention-period'],
+        closeIdleTsdbTimeout: cfg['blocks-storage.tsdb.close-idle-tsdb-timeout'],
+      },
+      { overrides: this.overrides, registry: this.registry, logger: logger.child({ component: 'ingester' }), bucket: this.bucket },
     );
     this.distributor = new Distributor(
       { maxRecvMsgSize: cfg['distributor.max-recv-msg-size'] },
@@ -54,6 +83,30 @@ export class Strata {
         logger: logger.child({ component: 'distributor' }),
       },
     );
+    this.store = new BucketStore(
+      this.bucket,
+      { syncInterval: cfg['blocks-storage.bucket-store.sync-interval'] },
+      logger.child({ component: 'querier' }),
+      this.registry,
+    );
+  }
+
+  /** A tenant's merged view: ingesters for recent data, the bucket for older data. */
+  private querierFor(tenant: string): MergeQuerier {
+    const within = this.cfg['querier.query-ingesters-within'];
+    const after = this.cfg['querier.query-store-after'];
+    return new MergeQuerier([
+      {
+        querier: new IngesterQuerier(this.ingester, tenant),
+        minTime: () => (within > 0 ? Date.now() - within : -Infinity),
+        maxTime: () => Infinity,
+      },
+      {
+        querier: this.store!.querier(tenant),
+        minTime: () => -Infinity,
+        maxTime: () => (after > 0 ? Date.now() - after : Infinity),
+      },
+    ]);
   }
 
   private tenantConfig(): TenantResolverConfig {
@@ -88,7 +141,7 @@ export class Strata {
       createPrometheusApiRouter({
         engine,
         parseSelector: parseSeriesSelector,
-        querierFor: (tenant: string) => new IngesterQuerier(this.ingester, tenant),
+        querierFor: (tenant: string) => this.querierFor(tenant),
         tenantFrom: (req) => resolveTenant(tenantCfg, req.headers),
         buildInfo: BUILD_INFO,
         logger: this.logger.child({ component: 'querier' }),
@@ -131,6 +184,7 @@ export class Strata {
 
   async start(): Promise<void> {
     const cfg = this.cfg;
+    await this.init();
     this.http = createServer({ keepAliveTimeout: 65_000 }, this.buildApp());
     await listen(this.http, cfg['server.http-listen-port'], cfg['server.http-listen-address']);
     this.httpPort = (this.http.address() as { port: number }).port;
@@ -144,6 +198,7 @@ export class Strata {
     this.logger.info({ http: this.httpPort, grpc: this.grpcPort }, 'listening');
     await this.overrides.start();
     await this.ingester.start();
+    await this.store!.start();
     this.ready = true;
     this.logger.info({ target: cfg.target }, 'Strata started');
   }
@@ -161,7 +216,9 @@ export class Strata {
     }
     this.grpc?.forceShutdown();
     this.overrides.stop();
-    await this.ingester.stop();
+    await this.ingester?.stop();
+    await this.store?.stop();
+    await this.bucket?.close?.();
     this.logger.info('Strata stopped');
   }
 }

@@ -67,7 +67,14 @@ export const CONFIG_DEFS = [
   }),
   bool('blocks-storage.s3.insecure', 'blocks_storage.s3.insecure', false, 'Use plain HTTP for S3.'),
   str('blocks-storage.s3.region', 'blocks_storage.s3.region', '', 'S3 region.'),
-  str('blocks-storage.tsdb.dir', 'blocks_storage.tsdb.dir', './data/tsdb', 'Directory of the ingesters\' WAL and head.'),
+  str('blocks-storage.tsdb.dir', 'blocks_storage.tsdb.dir', './data/tsdb', 'Directory of the ingesters\' WAL, head and local blocks.'),
+  dur('blocks-storage.tsdb.block-ranges-period', 'blocks_storage.tsdb.block_ranges_period', 2 * H, 'Range of the blocks the ingesters cut from their heads; blocks are aligned to it.'),
+  dur('blocks-storage.tsdb.head-compaction-interval', 'blocks_storage.tsdb.head_compaction_interval', 1 * M, 'How often ingesters check whether a head can be cut into a block.'),
+  dur('blocks-storage.tsdb.head-compaction-idle-timeout', 'blocks_storage.tsdb.head_compaction_idle_timeout', 1 * H, 'A head that received no samples for this long is cut into blocks whole (0 = never).'),
+  dur('blocks-storage.tsdb.ship-interval', 'blocks_storage.tsdb.ship_interval', 1 * M, 'How often ingesters upload new blocks to object storage (0 = never).'),
+  dur('blocks-storage.tsdb.retention-period', 'blocks_storage.tsdb.retention_period', 13 * H, 'How long ingesters keep shipped blocks on local disk.'),
+  dur('blocks-storage.tsdb.close-idle-tsdb-timeout', 'blocks_storage.tsdb.close_idle_tsdb_timeout', 0, 'Close a tenant\'s TSDB (releasing its memory) once it is idle this long and everything is shipped (0 = never).'),
+  dur('blocks-storage.bucket-store.sync-interval', 'blocks_storage.bucket_store.sync_interval', 15 * M, 'How often queriers look for new blocks in object storage.'),
 
   int('distributor.max-recv-msg-size', 'distributor.max_recv_msg_size', 100 << 20, 'Largest accepted push request (decompressed bytes).'),
   float('distributor.ingestion-rate-limit', 'limits.ingestion_rate', 10000, 'Per-tenant ingestion rate limit in samples per second.', {
@@ -98,6 +105,8 @@ export const CONFIG_DEFS = [
   int('querier.max-samples', 'querier.max_samples', 50_000_000, 'Maximum samples a single query may load into memory.'),
   dur('querier.timeout', 'querier.timeout', 2 * M, 'Query timeout.'),
   dur('querier.lookback-delta', 'querier.lookback_delta', 5 * M, 'PromQL lookback delta.'),
+  dur('querier.query-ingesters-within', 'querier.query_ingesters_within', 13 * H, 'Only ask ingesters for data newer than this (0 = always).'),
+  dur('querier.query-store-after', 'querier.query_store_after', 12 * H, 'Only read object storage for data older than this (0 = always).'),
 
   str('runtime-config.file', 'runtime_config.file', '', 'YAML file with per-tenant overrides, reloaded periodically.'),
   dur('runtime-config.reload-period', 'runtime_config.period', 10 * S, 'How often the runtime config is reloaded.'),

@@ -1,0 +1,184 @@
+import { Gauge, type Registry } from 'prom-client';
+import { isNotFound, objectKey, type Bucket } from '@strata/objstore';
+import { tenantIdError, type Logger } from '@strata/common';
+import {
+  Block,
+  ChunkSeries,
+  isULID,
+  mergeSeriesLists,
+  readMeta,
+  type BlockMeta,
+  type ByteSource,
+  type Matcher,
+  type Querier,
+  type Series,
+} from '@strata/tsdb-core';
+
+export interface BucketStoreConfig {
+  /** `-blocks-storage.bucket-store.sync-interval` (ms). */
+  syncInterval: number;
+}
+
+interface StoredBlock {
+  ulid: string;
+  meta: BlockMeta;
+  block?: Block;
+  /** Why the block could not be opened; queries touching it fail naming the block. */
+  error?: string;
+}
+
+function bucketSource(bucket: Bucket, key: string, size?: number): ByteSource {
+  let known = size;
+  return {
+    async size() {
+      known ??= (await bucket.attributes(key)).size;
+      return known;
+    },
+    read: (offset, length) => bucket.getRange(key, offset, length),
+  };
+}
+
+/**
+ * The queriers' view of blocks in object storage: discovers each tenant's blocks (only those
+ * with a meta.json: an upload in progress or an aborted one is ignored), keeps each block's index
+ * header in memory and reads series and chunks with range requests.
+ */
+export class BucketStore {
+  private readonly tenants = new Map<string, Map<string, StoredBlock>>();
+  private timer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | null = null;
+
+  constructor(
+    private readonly bucket: Bucket,
+    private readonly cfg: BucketStoreConfig,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    const tenants = this.tenants;
+    new Gauge({
+      name: 'cortex_bucket_store_blocks_loaded',
+      help: 'Number of blocks loaded by the querier.',
+      registers: [registry],
+      collect() {
+        let n = 0;
+        for (const t of tenants.values()) n += t.size;
+        this.set(n);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.sync();
+    if (this.cfg.syncInterval > 0) {
+      this.timer = setInterval(() => {
+        this.sync().catch((e: Error) => this.logger.warn({ err: e.message }, 'bucket sync failed'));
+      }, this.cfg.syncInterval);
+      this.timer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.syncing;
+    for (const t of this.tenants.values()) for (const b of t.values()) await b.block?.close();
+  }
+
+  /** Looks for new and deleted blocks of every tenant. Concurrent calls share one sync. */
+  sync(): Promise<void> {
+    this.syncing ??= this.doSync().finally(() => (this.syncing = null));
+    return this.syncing;
+  }
+
+  private async doSync(): Promise<void> {
+    for (const entry of await this.bucket.iter('')) {
+      const tenant = entry.replace(/\/$/, '');
+      if (!entry.endsWith('/') || tenantIdError(tenant) !== null) continue;
+      await this.syncTenant(tenant);
+    }
+  }
+
+  private async syncTenant(tenant: string): Promise<void> {
+    let known = this.tenants.get(tenant);
+    if (known === undefined) {
+      known = new Map();
+      this.tenants.set(tenant, known);
+    }
+    const seen = new Set<string>();
+    for (const entry of await this.bucket.iter(objectKey(tenant) + '/')) {
+      const ulid = entry.slice(tenant.length + 1).replace(/\/$/, '');
+      if (!isULID(ulid)) continue;
+      seen.add(ulid);
+      if (known.has(ulid)) continue;
+      const b = await this.loadBlock(tenant, ulid);
+      if (b !== undefined) known.set(ulid, b);
+    }
+    for (const [ulid, b] of known) {
+      if (!seen.has(ulid)) {
+        known.delete(ulid);
+        await b.block?.close();
+      }
+    }
+  }
+
+  private async loadBlock(tenant: string, ulid: string): Promise<StoredBlock | undefined> {
+    let meta: BlockMeta;
+    try {
+      meta = readMeta(JSON.parse((await this.bucket.get(objectKey(tenant, ulid, 'meta.json'))).toString('utf8')));
+    } catch (e) {
+      if (isNotFound(e)) return undefined; // no meta.json: not a complete block
+      this.logger.warn({ tenant, block: ulid, err: (e as Error).message }, 'invalid meta.json; block ignored');
+      return undefined;
+    }
+    try {
+      const files = meta.thanos?.files;
+      const sizeOf = (rel: string) => files?.find((f) => f.rel_path === rel)?.size_bytes;
+      const segNames = files
+        ? files.map((f) => f.rel_path).filter((p) => p.startsWith('chunks/')).sort()
+        : (await this.bucket.iter(objectKey(tenant, ulid, 'chunks') + '/')).map((k) => `chunks/${k.slice(k.lastIndexOf('/') + 1)}`);
+      const index = bucketSource(this.bucket, objectKey(tenant, ulid, 'index'), sizeOf('index'));
+      const segments = segNames.map((p) => bucketSource(this.bucket, objectKey(tenant, ulid, ...p.split('/')), sizeOf(p)));
+      const block = await Block.fromSources(meta, index, segments);
+      return { ulid, meta, block };
+    } catch (e) {
+      const error = `block ${ulid}: ${(e as Error).message}`;
+      this.logger.error({ tenant, err: error }, 'cannot open block');
+      return { ulid, meta, error };
+    }
+  }
+
+  blocks(tenant: string): readonly { ulid: string; minTime: number; maxTime: number }[] {
+    return [...(this.tenants.get(tenant)?.values() ?? [])].map((b) => ({ ulid: b.ulid, minTime: b.meta.minTime, maxTime: b.meta.maxTime }));
+  }
+
+  querier(tenant: string): Querier {
+    const store = this;
+    const overlapping = (mint: number, maxt: number) =>
+      [...(store.tenants.get(tenant)?.values() ?? [])].filter((b) => b.meta.maxTime > mint && b.meta.minTime <= maxt);
+    const withBlock = async <T>(b: StoredBlock, f: (blk: Block) => Promise<T>): Promise<T> => {
+      if (b.block === undefined) throw new Error(`cannot read ${b.error ?? `block ${b.ulid}`}`);
+      try {
+        return await f(b.block);
+      } catch (e) {
+        throw new Error(`failed to read block ${b.ulid} of tenant ${tenant}: ${(e as Error).message}`);
+      }
+    };
+    return {
+      async select(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<Series[]> {
+        const lists = await Promise.all(
+          overlapping(mint, maxt).map((b) =>
+            withBlock(b, async (blk) => (await blk.select(mint, maxt, matchers)).map((s) => new ChunkSeries(s.labels, s.chunks, mint, maxt))),
+          ),
+        );
+        return mergeSeriesLists(lists);
+      },
+      async labelNames(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]> {
+        const all = await Promise.all(overlapping(mint, maxt).map((b) => withBlock(b, (blk) => blk.labelNames(matchers))));
+        return [...new Set(all.flat())];
+      },
+      async labelValues(name: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]> {
+        const all = await Promise.all(overlapping(mint, maxt).map((b) => withBlock(b, (blk) => blk.labelValues(name, matchers))));
+        return [...new Set(all.flat())];
+      },
+    };
+  }
+}
