@@ -69,3 +69,4 @@ export { Block } from './block/reader';
 export { encodeTombstones, decodeTombstones } from './block/tombstones';
 export type { Interval, Tombstones } from './block/tombstones';
 export { buildIndexHeader, openIndexWithHeader } from './block/index-header';
+export { goRegexToJs, compileAnchoredRegex, RegexSyntaxError } from './regex';

@@ -37,11 +37,30 @@ describe('Go RE2 → JS regex', () => {
     expect(m(re, s)).toBe(want);
   });
 
-  test.each(['(?=a)', '(?!a)', '(?<=a)b', '\\1', '(a)\\1', '\\e', '(?<t>a)', 'x{1001}', 'x{2,1}', '(?U)a', '[a', '(a', 'a)', '\\'])(
+  test.each(['(?=a)', '(?!a)', '(?<=a)b', '\\1', '(a)\\1', '\\e', '(?<t>a)', 'x{1001}', 'x{2,1}', '[a', '(a', 'a)', '\\'])(
     '%s is rejected as RE2 does',
     (re) => {
       expect(() => compileAnchoredRegex(re)).toThrow(RegexSyntaxError);
       expect(() => compileAnchoredRegex(re)).toThrow(/^error parsing regexp: /);
     },
   );
+});
+
+describe('more RE2 forms', () => {
+  test.each([
+    ['[[:^alpha:]]*', '12 😀', true],
+    ['[[:^alpha:]]*', 'a', false],
+    ['(?m)^line$', 'new\nline', false],
+    ['(?m)new$\n^line', 'new\nline', true],
+    ['(?U)f.*', 'foo', true],
+  ])('%s ~ %j → %s', (re, s, want) => {
+    expect(compileAnchoredRegex(re).test(s)).toBe(want);
+  });
+
+  test('(?U) swaps greediness', () => {
+    const re = compileAnchoredRegex('(?U)(a+)(a*)');
+    expect(re.exec('aaa')!.slice(1)).toEqual(['a', 'aa']);
+    const re2 = compileAnchoredRegex('(?U)(a+?)(a*)');
+    expect(re2.exec('aaa')!.slice(1)).toEqual(['aaa', '']);
+  });
 });

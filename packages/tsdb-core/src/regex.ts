@@ -13,22 +13,39 @@ export class RegexSyntaxError extends Error {
   override name = 'RegexSyntaxError';
 }
 
-const POSIX: Record<string, string> = {
-  alnum: '0-9A-Za-z',
-  alpha: 'A-Za-z',
-  ascii: '\\x00-\\x7F',
-  blank: '\\t ',
-  cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9',
-  graph: '!-~',
-  lower: 'a-z',
-  print: ' -~',
-  punct: '!-\\/:-@\\[-`{-~',
-  space: '\\t\\n\\v\\f\\r ',
-  upper: 'A-Z',
-  word: '0-9A-Za-z_',
-  xdigit: '0-9A-Fa-f',
+/** POSIX classes as code point intervals (RE2 defines them over ASCII). */
+const POSIX: Record<string, [number, number][]> = {
+  alnum: [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]],
+  alpha: [[0x41, 0x5a], [0x61, 0x7a]],
+  ascii: [[0x00, 0x7f]],
+  blank: [[0x09, 0x09], [0x20, 0x20]],
+  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
+  digit: [[0x30, 0x39]],
+  graph: [[0x21, 0x7e]],
+  lower: [[0x61, 0x7a]],
+  print: [[0x20, 0x7e]],
+  punct: [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]],
+  space: [[0x09, 0x0d], [0x20, 0x20]],
+  upper: [[0x41, 0x5a]],
+  word: [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]],
+  xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
 };
+
+function classItems(ranges: [number, number][], negate: boolean): string {
+  let rs = ranges;
+  if (negate) {
+    const out: [number, number][] = [];
+    let next = 0;
+    for (const [lo, hi] of ranges) {
+      if (lo > next) out.push([next, lo - 1]);
+      next = hi + 1;
+    }
+    if (next <= 0x10ffff) out.push([next, 0x10ffff]);
+    rs = out;
+  }
+  const cp = (n: number) => `\\u{${n.toString(16)}}`;
+  return rs.map(([lo, hi]) => (lo === hi ? cp(lo) : `${cp(lo)}-${cp(hi)}`)).join('');
+}
 
 const GENERAL_CATEGORIES = new Set([
   'C', 'Cc', 'Cf', 'Co', 'Cs', 'L', 'Ll', 'Lm', 'Lo', 'Lt', 'Lu', 'M', 'Mc', 'Me', 'Mn', 'N', 'Nd', 'Nl', 'No',
@@ -68,12 +85,19 @@ export function goRegexToJs(src: string): { source: string; flags: string } {
   for (;;) {
     const m = /^\(\?([imsU]+)\)/.exec(src.slice(i));
     if (m === null) break;
-    if (m[1]!.includes('U')) throw err('invalid or unsupported Perl syntax', '(?U');
     for (const f of m[1]!) if (!flags.includes(f)) flags += f;
     i += m[0].length;
   }
+  const ungreedy = flags.includes('U');
+  flags = flags.replace('U', '');
   let out = '';
   let inClass = false;
+  /** After a quantifier: `?` makes it lazy; with (?U) the meaning of that `?` is swapped. */
+  const afterQuantifier = () => {
+    const lazy = src[i] === '?';
+    if (lazy) i++;
+    if (lazy !== ungreedy) out += '?';
+  };
   let classStart = false;
   let depth = 0;
   while (i < src.length) {
@@ -157,8 +181,7 @@ export function goRegexToJs(src: string): { source: string; flags: string } {
           if (neg) name = name.slice(1);
           const cls = POSIX[name];
           if (cls === undefined) throw err('invalid character class range', src.slice(i, end + 2));
-          if (neg) throw err('invalid or unsupported Perl syntax', src.slice(i, end + 2));
-          out += cls;
+          out += classItems(cls, neg);
           i = end + 2;
           classStart = false;
           continue;
@@ -203,8 +226,16 @@ export function goRegexToJs(src: string): { source: string; flags: string } {
         if (lo > 1000 || hi > 1000 || (m[3] !== undefined && m[3] !== '' && hi < lo)) throw err('invalid repeat count', m[0]);
         out += m[0];
         i += m[0].length;
+        afterQuantifier();
         continue;
       }
+      case '*':
+      case '+':
+      case '?':
+        out += c;
+        i++;
+        afterQuantifier();
+        continue;
       case '(': {
         if (src[i + 1] === '?') {
           const rest = src.slice(i + 2);
@@ -245,7 +276,8 @@ export function goRegexToJs(src: string): { source: string; flags: string } {
 export function compileAnchoredRegex(src: string): RegExp {
   const { source, flags } = goRegexToJs(src);
   try {
-    return new RegExp(`^(?:${source})$`, flags);
+    // Anchors that stay whole-text anchors under the `m` flag (Go applies (?m) inside the group only).
+    return new RegExp(`(?<![\\s\\S])(?:${source})(?![\\s\\S])`, flags);
   } catch (e) {
     throw new RegexSyntaxError(`error parsing regexp: ${(e as Error).message}`);
   }

@@ -1,4 +1,4 @@
-import { METRIC_NAME, MatchType, type Labels } from '@strata/tsdb-core';
+import { METRIC_NAME, MatchType, compileAnchoredRegex, type Labels } from '@strata/tsdb-core';
 import type { Expr } from '../parser/ast';
 import { PromQLError } from '../errors';
 import { parseGoFloat } from '../parser/lexer';
@@ -102,9 +102,10 @@ function extrapolatedRate(w: RangeWindow, isCounter: boolean, isRate: boolean): 
   let extrapolateToInterval = sampledInterval;
   extrapolateToInterval += durationToStart < threshold ? durationToStart : averageDurationBetweenSamples / 2;
   extrapolateToInterval += durationToEnd < threshold ? durationToEnd : averageDurationBetweenSamples / 2;
-  result = result * (extrapolateToInterval / sampledInterval);
-  if (isRate) result = result / (w.range / 1000);
-  return result;
+  // One factor, then one multiplication, as Prometheus: (a*b)/c and a*(b/c) differ by an ulp.
+  let factor = extrapolateToInterval / sampledInterval;
+  if (isRate) factor /= w.range / 1000;
+  return result * factor;
 }
 
 function instantValue(w: RangeWindow, isRate: boolean): number | null {
@@ -340,21 +341,6 @@ export function labelsForAbsent(e: Expr): Labels {
   return ls;
 }
 
-/** Converts the RE2 syntax PromQL users write to a JS RegExp source/flags (best effort). */
-export function goRegexToJs(re: string): { source: string; flags: string } {
-  let source = re;
-  let flags = '';
-  const m = /^\(\?([imsU]+)\)/.exec(source);
-  if (m) {
-    if (m[1]!.includes('i')) flags += 'i';
-    if (m[1]!.includes('s')) flags += 's';
-    if (m[1]!.includes('m')) flags += 'm';
-    source = source.slice(m[0].length);
-  }
-  source = source.replace(/\(\?P</g, '(?<');
-  return { source, flags };
-}
-
 /** Go's Regexp.ExpandString for `$1`, `${1}`, `$name`, `${name}`, `$$`. */
 export function expandTemplate(template: string, m: RegExpExecArray): string {
   let out = '';
@@ -400,8 +386,7 @@ const labelReplace: InstantFunction = (args, exprs, enh) => {
   const regexStr = stringArg(exprs, 4);
   if (!enh.regex) {
     try {
-      const { source, flags } = goRegexToJs(regexStr);
-      enh.regex = new RegExp(`^(?:${source})$`, flags);
+      enh.regex = compileAnchoredRegex(regexStr);
     } catch {
       execError(`invalid regular expression in label_replace(): ${regexStr}`);
     }

@@ -37,14 +37,20 @@ export function parseExpr(input: string): Expr {
   if (items.length === 1 && items[0]!.typ === 'EOF') {
     throw new ParseError({ start: 0, end: 0 }, 'no expression found in input', input);
   }
-  const tree = lezerParser.parse(input);
+  // The lezer grammar only knows `0x` hex literals; Go's (and Prometheus') scanner also takes `0X`.
+  // Same length, so every position stays valid.
+  let src = input;
+  for (const it of items) {
+    if (it.typ === 'NUMBER' && it.val.startsWith('0X')) src = src.slice(0, it.pos + 1) + 'x' + src.slice(it.pos + 2);
+  }
+  const tree = lezerParser.parse(src);
   const synErr = firstErrorNode(tree.topNode);
   if (lexErr && (!synErr || lexErr.pos <= synErr.from)) {
     throw new ParseError({ start: lexErr.pos, end: input.length }, lexErr.val, input);
   }
   if (synErr) throw syntaxError(input, items, tree.topNode, synErr);
 
-  const b = new AstBuilder(input);
+  const b = new AstBuilder(src);
   const top = namedChildren(tree.topNode);
   if (top.length !== 1) {
     throw new ParseError({ start: 0, end: 0 }, 'no expression found in input', input);
