@@ -220,3 +220,38 @@ describe('crash safety', () => {
     }
   });
 });
+
+describe('query limits', () => {
+  test('per-tenant max_query_length from the runtime config, and -querier.max-samples', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'limits-'));
+    const rc = join(dir, 'runtime.yaml');
+    writeFileSync(rc, 'overrides:\n  short:\n    max_query_length: 1h\n');
+    const s = await startStrata({ args: [`-runtime-config.file=${rc}`, '-querier.max-samples=2000'] });
+    try {
+      for (const tenant of ['short', 'long']) {
+        const dense = Array.from({ length: 481 }, (_, i) => NOW - 2 * 3600_000 + i * 15_000);
+        const series = Array.from({ length: 10 }, (_, k) => ({ labels: { __name__: 'lim', k: String(k) }, samples: dense.map((t) => ({ t, v: k })) }));
+        expect((await pushSeries(s.pushUrl, series, { tenant })).status).toBe(200);
+      }
+      const range = { query: 'sum(lim)', start: String((NOW - 2 * 3600_000) / 1000), end: String(NOW / 1000), step: '60' };
+      const short = await api(s.url, `${P}/query_range`, range, { tenant: 'short' });
+      expect(short.status).toBe(400);
+      expect(short.json.errorType).toBe('bad_data');
+      expect(short.json.error).toBe(
+        'the query time range exceeds the limit (query length: 2h, limit: 1h) (err-strata-max-query-length). To adjust the related per-tenant limit, configure -querier.max-query-length, or contact your service administrator.',
+      );
+      const long = await api(s.url, `${P}/query_range`, range, { tenant: 'long' });
+      expect(long.status).toBe(200);
+      // 10 series × 121 steps = 1210 samples fit; at a 15s step 10 × 481 = 4810 do not.
+      const big = await api(s.url, `${P}/query_range`, { ...range, step: '15' }, { tenant: 'long' });
+      expect(big.status).toBe(422);
+      expect(big.json.errorType).toBe('execution');
+      expect(big.json.error).toBe('query processing would load too many samples into memory in query execution');
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -14,6 +14,7 @@ export interface Limits {
   creationGracePeriod: number;
   maxGlobalSeriesPerUser: number;
   maxGlobalSeriesPerMetric: number;
+  maxQueryLength: number;
 }
 
 const LIMIT_FLAGS: Record<keyof Limits, keyof Config> = {
@@ -25,6 +26,7 @@ const LIMIT_FLAGS: Record<keyof Limits, keyof Config> = {
   creationGracePeriod: 'validation.create-grace-period',
   maxGlobalSeriesPerUser: 'ingester.max-global-series-per-user',
   maxGlobalSeriesPerMetric: 'ingester.max-global-series-per-metric',
+  maxQueryLength: 'querier.max-query-length',
 };
 
 /** YAML key of a limit inside `overrides.<tenant>` (its key under `limits:`). */
@@ -101,6 +103,9 @@ export class Overrides {
   }
   maxGlobalSeriesPerMetric(t: string): number {
     return this.forTenant(t).maxGlobalSeriesPerMetric;
+  }
+  maxQueryLength(t: string): number {
+    return this.forTenant(t).maxQueryLength;
   }
 
   setTenantLimits(m: Map<string, Limits>): void {

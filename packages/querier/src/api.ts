@@ -3,7 +3,7 @@
  * with Prometheus 2.42 (see docs formats.md §7). Mounted by `server` under `/prometheus`.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '@strata/common';
+import { errorMessageWithLimit, formatDuration, type Logger } from '@strata/common';
 import { compareLabels, compareStrings, labelsKey, type Labels, type Matcher, type Querier } from '@strata/tsdb-core';
 import type { QueryEngine, QueryOptions, QueryResult, SelectorParser } from './engine';
 import { ApiError, invalidParamError, isApiErrorType, type ApiErrorType } from './errors';
@@ -74,9 +74,20 @@ export interface PrometheusApiDeps {
   logger?: Logger;
   /** Current time in ms (default `Date.now`): the default `time` of /query. */
   now?: () => number;
+  /** Per-tenant `max_query_length` in ms (0 = unlimited), enforced on range queries. */
+  maxQueryLength?: (tenant: string) => number;
 }
 
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+/** Mimir's text for a range query longer than the tenant's max_query_length. */
+export function maxQueryLengthMessage(lengthMs: number, limitMs: number): string {
+  return errorMessageWithLimit(
+    'max-query-length',
+    `the query time range exceeds the limit (query length: ${formatDuration(lengthMs)}, limit: ${formatDuration(limitMs)})`,
+    'querier.max-query-length',
+  );
+}
 /** Go's limit on a urlencoded body (`http: POST too large`). */
 const MAX_FORM_BYTES = 10 << 20;
 const NOT_FOUND_MESSAGE = '404 page not found';
@@ -233,6 +244,9 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
     if (timeBefore(end, start)) throw invalidParamError('end', 'end timestamp must not be before start time');
     const stepNs = durationParam(form, 'step');
     const stepMs = checkRangeParams(start, end, stepNs);
+    const maxLen = deps.maxQueryLength?.(ctx.tenant) ?? 0;
+    const len = toEngineMillis(end) - toEngineMillis(start);
+    if (maxLen > 0 && len > maxLen) throw new ApiError('bad_data', maxQueryLengthMessage(len, maxLen));
     const timeoutNs = optionalTimeout(form);
     const expr = formValue(form, 'query');
     const q = await querier(ctx.tenant);

@@ -1,6 +1,7 @@
 export { createPrometheusApiRouter, toApiError } from './api';
 export type { BuildInfo, MetadataProvider, MetricMetadata, PrometheusApiDeps } from './api';
 export type { QueryEngine, QueryOptions, QueryResult, SelectorParser } from './engine';
+export { maxQueryLengthMessage } from './api';
 export { ApiError, goQuote, invalidParamError, isApiErrorType, statusForErrorType } from './errors';
 export type { ApiErrorType } from './errors';
 export {

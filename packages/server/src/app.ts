@@ -144,6 +144,7 @@ export class Strata {
         querierFor: (tenant: string) => this.querierFor(tenant),
         tenantFrom: (req) => resolveTenant(tenantCfg, req.headers),
         buildInfo: BUILD_INFO,
+        maxQueryLength: (tenant: string) => this.overrides.maxQueryLength(tenant),
         logger: this.logger.child({ component: 'querier' }),
       }),
     );

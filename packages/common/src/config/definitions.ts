@@ -105,6 +105,9 @@ export const CONFIG_DEFS = [
   int('querier.max-samples', 'querier.max_samples', 50_000_000, 'Maximum samples a single query may load into memory.'),
   dur('querier.timeout', 'querier.timeout', 2 * M, 'Query timeout.'),
   dur('querier.lookback-delta', 'querier.lookback_delta', 5 * M, 'PromQL lookback delta.'),
+  dur('querier.max-query-length', 'limits.max_query_length', 0, 'Longest time range a range query may cover (0 = unlimited).', {
+    limit: true,
+  }),
   dur('querier.query-ingesters-within', 'querier.query_ingesters_within', 13 * H, 'Only ask ingesters for data newer than this (0 = always).'),
   dur('querier.query-store-after', 'querier.query_store_after', 12 * H, 'Only read object storage for data older than this (0 = always).'),
 
