@@ -218,7 +218,7 @@ export class Ingester implements IngesterClient {
     if (db !== undefined) return db;
     let p = this.opening.get(tenant);
     if (p === undefined) {
-      p = UserTSDB.open(tenant, join(this.cfg.tsdbDir, tenant), this.cfg.blockRange).then((d) => {
+      p = UserTSDB.open(tenant, join(this.cfg.tsdbDir, tenant), this.cfg.blockRange, this.now).then((d) => {
         this.dbs.set(tenant, d);
         this.opening.delete(tenant);
         return d;

@@ -56,15 +56,17 @@ export class UserTSDB {
   /** Samples before this are in blocks: appends below it are rejected as too old. */
   private minValidTime = -Infinity;
   private compacting: Promise<void> | null = null;
-  lastAppend = Date.now();
+  lastAppend: number;
 
   private constructor(
     readonly tenant: string,
     readonly dir: string,
     readonly wal: WAL,
     readonly blockRange: number,
+    private readonly now: () => number,
   ) {
     this.head = new Head({ chunkRange: blockRange });
+    this.lastAppend = now();
   }
 
   get walDir(): string {
@@ -72,13 +74,13 @@ export class UserTSDB {
   }
 
   /** Opens local blocks, replays checkpoint + WAL into a new head. */
-  static async open(tenant: string, dir: string, blockRange: number): Promise<UserTSDB> {
+  static async open(tenant: string, dir: string, blockRange: number, now: () => number = Date.now): Promise<UserTSDB> {
     await fsp.mkdir(dir, { recursive: true });
     const walDir = join(dir, 'wal');
     const pending: Uint8Array[] = [];
     await replayWithCheckpoint(walDir, (rec) => pending.push(rec.slice()));
     const wal = await WAL.open(walDir);
-    const db = new UserTSDB(tenant, dir, wal, blockRange);
+    const db = new UserTSDB(tenant, dir, wal, blockRange, now);
     await db.openBlocks();
     db.replay(pending);
     return db;
@@ -222,7 +224,7 @@ export class UserTSDB {
     if (appended > 0) {
       this.wal.log(b.finish());
       head.updateTimes(mint, maxt);
-      this.lastAppend = Date.now();
+      this.lastAppend = this.now();
     }
     if (counts.outOfOrder) obs.discarded(IngesterErrors.outOfOrder.reason, counts.outOfOrder);
     if (counts.dup) obs.discarded(IngesterErrors.duplicateTimestamp.reason, counts.dup);
