@@ -151,9 +151,8 @@ export class BucketStore {
   }
 
   querier(tenant: string): Querier {
-    const store = this;
     const overlapping = (mint: number, maxt: number) =>
-      [...(store.tenants.get(tenant)?.values() ?? [])].filter((b) => b.meta.maxTime > mint && b.meta.minTime <= maxt);
+      [...(this.tenants.get(tenant)?.values() ?? [])].filter((b) => b.meta.maxTime > mint && b.meta.minTime <= maxt);
     const withBlock = async <T>(b: StoredBlock, f: (blk: Block) => Promise<T>): Promise<T> => {
       if (b.block === undefined) throw new Error(`cannot read ${b.error ?? `block ${b.ulid}`}`);
       try {
