@@ -25,9 +25,18 @@ node_modules/.bin/eslint --max-warnings=0 packages tests || fail=1
 
 echo "== jest"
 mkdir -p .test-results
+rm -f .test-results/jest.json .test-results/promql-compat.json
 node_modules/.bin/jest --json --outputFile=.test-results/jest.json "$@"
 jest_rc=$?
 
+node -e '
+const fs = require("fs");
+try {
+  const cases = JSON.parse(fs.readFileSync(".test-results/promql-compat.json", "utf8"));
+  const ok = cases.filter((c) => c.ok).length;
+  console.log(`promql: ${ok} passed, ${cases.length - ok} failed`);
+} catch (e) { console.log("promql: differential suite did not run"); }
+'
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0;

@@ -1,0 +1,513 @@
+'use strict';
+/**
+ * Shared pieces of the storage and query benchmarks (tests/bench/storage-bench.js,
+ * tests/bench/query-bench.js): starting and always stopping Prometheus and Strata, feeding a
+ * load-gen Workload in time order, waiting for blocks, measuring block directories, timing
+ * query_range calls and comparing their results.
+ *
+ * Everything listens on 127.0.0.1; every wait loop has a deadline.
+ */
+require('./register-ts');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { runLoad } = require('./load-gen');
+const { findPrometheus, startPrometheus, PROMETHEUS_INSTALL_HINT } = require('../helpers/prometheus');
+const { startStrata, strataInstalled, STRATA_BIN } = require('../helpers/strata');
+const { readCpuSeconds, readMemory } = require('../helpers/proc-stats');
+
+const ROOT = path.resolve(__dirname, '../..');
+const S = 1000;
+const M = 60 * S;
+const H = 60 * M;
+const BLOCK_RANGE = 2 * H;
+const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every server started here is stopped at the end, on errors and on signals.
+
+const live = new Set();
+
+function track(instance) {
+  live.add(instance);
+  return instance;
+}
+
+async function stopTracked(instance) {
+  if (!instance) return;
+  live.delete(instance);
+  await instance.stop();
+}
+
+async function stopAll() {
+  const all = [...live];
+  live.clear();
+  await Promise.allSettled(all.map((s) => s.stop()));
+}
+
+function installSignalHandlers() {
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      console.error(`\n${sig}: stopping servers…`);
+      stopAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    });
+  }
+}
+
+/** Builds the workspace if a source is newer than the build (what bin/strata does before it starts). */
+function ensureBuilt() {
+  execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-b', 'packages/server'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** The built @strata/tsdb-core (packages/tsdb-core/lib), the code the server runs. */
+function tsdbCore() {
+  return require(path.join(ROOT, 'packages/tsdb-core/lib/index.js'));
+}
+
+/**
+ * Prometheus 2.42 with the remote-write receiver, no scrape configs, 2h blocks only (min = max
+ * block duration, so it never compacts them into larger ones) and the given extra flags.
+ */
+async function startPrometheusBench(extraArgs = [], keepDir = false) {
+  if (!findPrometheus()) throw new Error(`prometheus is not installed (${PROMETHEUS_INSTALL_HINT})`);
+  return track(
+    await startPrometheus({
+      selfScrape: false,
+      keepDir,
+      extraArgs: ['--storage.tsdb.min-block-duration=2h', '--storage.tsdb.max-block-duration=2h', '--storage.tsdb.retention.time=60d', ...extraArgs],
+    }),
+  );
+}
+
+const STRATA_BENCH_ARGS = [
+  '-distributor.ingestion-rate-limit=1000000000',
+  '-distributor.ingestion-burst-size=1000000000',
+  '-ingester.max-global-series-per-user=0',
+  '-blocks-storage.tsdb.block-ranges-period=2h',
+  '-log.level=warn',
+];
+
+/** bin/strata -target=all with the bench limits and `args`; `dir` reuses a data directory (kept). */
+async function startStrataBench(args = [], opts = {}) {
+  const bin = path.resolve(opts.binary ?? STRATA_BIN);
+  if (!strataInstalled(bin)) throw new Error(`${bin} not found`);
+  return track(
+    await startStrata({
+      binary: bin,
+      args: [...STRATA_BENCH_ARGS, ...args],
+      readyTimeoutMs: 180_000,
+      dir: opts.dir,
+      keepDir: opts.keepDir,
+      env: opts.env,
+      stopTimeoutMs: 60_000,
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+/** A block-range-aligned start time such that `totalMs` of data ends at least `marginMs` before now. */
+function alignedStart(totalMs, marginMs = 10 * M, range = BLOCK_RANGE) {
+  return Math.floor((Date.now() - totalMs - marginMs) / range) * range;
+}
+
+function iso(ms) {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+async function sleep(ms) {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `f` (sync or async) every `everyMs` until it returns a truthy value; throws after `timeoutMs`. */
+async function waitFor(what, f, timeoutMs, everyMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await f();
+      if (last) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${String(last).slice(0, 300)})` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feeding
+
+/**
+ * Sends rounds 0..rounds-1 of `workload` (one sample per series per round, in time order) to
+ * `target` and fails if any request was refused. Returns the load-gen result plus server CPU.
+ */
+async function feed(workload, target, rounds, { concurrency = 4, log = () => {}, pid } = {}) {
+  const cpu0 = pid ? readCpuSeconds(pid) : 0;
+  const t0 = Date.now();
+  let nextLog = Date.now() + 15_000;
+  const res = await runLoad(
+    workload,
+    target,
+    { rounds: rounds - 1, concurrency, prebuildMb: 0, timeoutMs: 120_000, log },
+    {
+      afterRound: (r) => {
+        if (Date.now() >= nextLog) {
+          nextLog = Date.now() + 15_000;
+          log(`round ${r + 1}/${rounds} (${iso(workload.roundTime(r))})`);
+        }
+      },
+    },
+  );
+  const wall = (Date.now() - t0) / 1000;
+  const refused = res.non2xxCount + (res.warmup?.non2xxCount ?? 0);
+  const samples = res.samplesAccepted + (res.warmup?.samplesAccepted ?? 0);
+  if (res.timedRounds !== rounds - 1) throw new Error(`only ${res.timedRounds + 1} of ${rounds} rounds were sent`);
+  if (refused > 0) {
+    throw new Error(`${refused} requests refused by ${target.url}: ${JSON.stringify(res.firstErrors ?? res.warmup?.firstErrors)}`);
+  }
+  return {
+    samples,
+    wallSeconds: wall,
+    samplesPerSec: Math.round(samples / wall),
+    serverCpuSeconds: pid ? readCpuSeconds(pid) - cpu0 : undefined,
+    rssBytes: pid ? readMemory(pid).rssBytes : undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocks on disk
+
+function dirBytes(dir) {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += dirBytes(p);
+    else if (e.isFile()) n += fs.statSync(p).size;
+  }
+  return n;
+}
+
+/** Complete blocks (ULID dirs with a meta.json) under `dir`, with their sizes, sorted by minTime. */
+function listBlocks(dir) {
+  if (!fs.existsSync(dir)) return [];
+  const out = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (!ULID_RE.test(name)) continue;
+    const bdir = path.join(dir, name);
+    let meta;
+    try {
+      meta = JSON.parse(fs.readFileSync(path.join(bdir, 'meta.json'), 'utf8'));
+    } catch {
+      continue; // being written or uploaded
+    }
+    const chunksDir = path.join(bdir, 'chunks');
+    const chunkBytes = fs.existsSync(chunksDir) ? dirBytes(chunksDir) : 0;
+    const indexBytes = fs.statSync(path.join(bdir, 'index')).size;
+    out.push({
+      ulid: name,
+      dir: bdir,
+      minTime: meta.minTime,
+      maxTime: meta.maxTime,
+      level: meta.compaction?.level,
+      numSamples: meta.stats?.numSamples ?? 0,
+      numSeries: meta.stats?.numSeries ?? 0,
+      numChunks: meta.stats?.numChunks ?? 0,
+      indexBytes,
+      chunkBytes,
+      totalBytes: dirBytes(bdir),
+    });
+  }
+  return out.sort((a, b) => a.minTime - b.minTime);
+}
+
+/** Waits until `dir` holds complete blocks starting at every time in `minTimes`; returns them. */
+async function waitForBlocks(what, dir, minTimes, timeoutMs) {
+  return waitFor(
+    `${what}: blocks starting at ${minTimes.map(iso).join(', ')} in ${dir}`,
+    () => {
+      const blocks = listBlocks(dir);
+      const have = new Set(blocks.map((b) => b.minTime));
+      return minTimes.every((t) => have.has(t)) ? blocks : false;
+    },
+    timeoutMs,
+    1000,
+  );
+}
+
+/** Sums block figures: bytes per sample of the whole dirs, of chunks only and of the index only. */
+function blockTotals(blocks) {
+  const t = { blocks: blocks.length, numSamples: 0, numSeries: 0, numChunks: 0, indexBytes: 0, chunkBytes: 0, totalBytes: 0 };
+  for (const b of blocks) {
+    t.numSamples += b.numSamples;
+    t.numSeries += b.numSeries;
+    t.numChunks += b.numChunks;
+    t.indexBytes += b.indexBytes;
+    t.chunkBytes += b.chunkBytes;
+    t.totalBytes += b.totalBytes;
+  }
+  t.bytesPerSample = t.totalBytes / t.numSamples;
+  t.chunkBytesPerSample = t.chunkBytes / t.numSamples;
+  t.indexBytesPerSample = t.indexBytes / t.numSamples;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP / PromQL
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+/** GET; resolves {status, body, ms} where ms runs until the whole body has arrived. */
+function httpGet(url, headers = {}, timeoutMs = 300_000) {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const req = http.get(url, { headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ms: Number(process.hrtime.bigint() - start) / 1e6 }),
+      );
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${url.slice(0, 200)}: timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** A system to query: {name, base (…/api/v1 parent), headers, pid}. */
+function queryTarget(name, instance, tenant) {
+  if (name === 'prometheus') return { name, base: instance.url, headers: {}, pid: instance.pid };
+  return { name, base: `${instance.url}/prometheus`, headers: { 'X-Scope-OrgID': tenant }, pid: instance.pid };
+}
+
+/** One query_range call (times in ms); resolves {ms, result} or throws on an error answer. */
+async function queryRange(target, query, startMs, endMs, stepMs) {
+  const q = new URLSearchParams({ query, start: String(startMs / 1000), end: String(endMs / 1000), step: String(stepMs / 1000) });
+  const res = await httpGet(`${target.base}/api/v1/query_range?${q}`, target.headers);
+  let json;
+  try {
+    json = JSON.parse(res.body);
+  } catch {
+    throw new Error(`${target.name}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  }
+  if (res.status !== 200 || json.status !== 'success') {
+    throw new Error(`${target.name}: ${query}: HTTP ${res.status} ${json.errorType ?? ''}: ${json.error ?? res.body.slice(0, 300)}`);
+  }
+  return { ms: res.ms, result: json.data.result };
+}
+
+/** An instant query; resolves the result vector. */
+async function queryInstant(target, query, tMs) {
+  const q = new URLSearchParams({ query, time: String(tMs / 1000) });
+  const res = await httpGet(`${target.base}/api/v1/query?${q}`, target.headers);
+  const json = JSON.parse(res.body);
+  if (json.status !== 'success') throw new Error(`${target.name}: ${query}: ${json.error}`);
+  return json.data.result;
+}
+
+function metricKey(metric) {
+  return JSON.stringify(Object.keys(metric).sort().map((k) => [k, metric[k]]));
+}
+
+/**
+ * Compares two matrix results: same series (label sets), same timestamps, values equal within a
+ * relative (or, near 0, absolute) tolerance. Returns {ok, series, points, maxRelDiff, problem}.
+ */
+function compareMatrices(a, b, tol = 1e-6) {
+  const out = { ok: true, series: [a.length, b.length], points: 0, maxRelDiff: 0, problem: undefined };
+  const fail = (p) => {
+    if (out.ok) out.problem = p;
+    out.ok = false;
+  };
+  if (a.length !== b.length) fail(`series count ${a.length} vs ${b.length}`);
+  const byKey = new Map(b.map((s) => [metricKey(s.metric), s]));
+  for (const sa of a) {
+    const k = metricKey(sa.metric);
+    const sb = byKey.get(k);
+    if (!sb) {
+      fail(`series ${k} missing in the second result`);
+      continue;
+    }
+    if (sa.values.length !== sb.values.length) fail(`${k}: ${sa.values.length} vs ${sb.values.length} points`);
+    const n = Math.min(sa.values.length, sb.values.length);
+    for (let i = 0; i < n; i++) {
+      const [ta, va] = sa.values[i];
+      const [tb, vb] = sb.values[i];
+      out.points++;
+      if (ta !== tb) {
+        fail(`${k}: point ${i} at ${ta} vs ${tb}`);
+        break;
+      }
+      if (va === vb) continue;
+      const x = Number(va);
+      const y = Number(vb);
+      if (Number.isNaN(x) && Number.isNaN(y)) continue;
+      const d = Math.abs(x - y) / Math.max(1, Math.abs(x), Math.abs(y));
+      if (d > out.maxRelDiff) out.maxRelDiff = d;
+      if (!(d <= tol)) fail(`${k}: value at ${ta}: ${va} vs ${vb}`);
+    }
+  }
+  return out;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Runs `query` `runs` times (after `warmup` untimed runs) against each target, alternating
+ * between targets run by run so that machine noise hits both alike. Returns per-target
+ * {medianMs, minMs, runsMs, series, points, cpuSeconds} and the comparison of the results.
+ */
+async function timeQuery(targets, query, startMs, endMs, stepMs, { runs = 5, warmup = 1 } = {}) {
+  const res = {};
+  for (const t of targets) res[t.name] = { runsMs: [], cpuSeconds: 0, result: undefined };
+  for (let i = 0; i < warmup; i++) {
+    for (const t of targets) res[t.name].result = (await queryRange(t, query, startMs, endMs, stepMs)).result;
+  }
+  for (let i = 0; i < runs; i++) {
+    for (const t of targets) {
+      const cpu0 = t.pid ? readCpuSeconds(t.pid) : 0;
+      const r = await queryRange(t, query, startMs, endMs, stepMs);
+      if (t.pid) res[t.name].cpuSeconds += readCpuSeconds(t.pid) - cpu0;
+      res[t.name].runsMs.push(r.ms);
+      res[t.name].result = r.result;
+    }
+  }
+  const out = {};
+  for (const t of targets) {
+    const r = res[t.name];
+    out[t.name] = {
+      medianMs: median(r.runsMs),
+      minMs: Math.min(...r.runsMs),
+      runsMs: r.runsMs.map((x) => Math.round(x * 10) / 10),
+      cpuSecondsPerRun: runs ? r.cpuSeconds / runs : 0,
+      series: r.result.length,
+      points: r.result.reduce((n, s) => n + s.values.length, 0),
+    };
+  }
+  if (targets.length === 2) out.compare = compareMatrices(res[targets[0].name].result, res[targets[1].name].result);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+/** A markdown table from a header row and rows (first column left-aligned, others right). */
+function mdTable(header, rows) {
+  const all = [header, ...rows].map((r) => r.map((c) => String(c)));
+  const widths = header.map((_, i) => Math.max(3, ...all.map((r) => r[i].length)));
+  const line = (r) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [line(all[0]), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`, ...all.slice(1).map(line)].join(
+    '\n',
+  );
+}
+
+function fmt(x, d = 2) {
+  if (x === undefined || x === null || Number.isNaN(x)) return 'n/a';
+  return x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+}
+
+function ratio(strata, prom) {
+  return prom > 0 && strata !== undefined ? `${(strata / prom).toFixed(2)}×` : 'n/a';
+}
+
+/** Reads --name value / --name=value flags (see load-gen.js parseFlags). */
+function flagNum(f, name, def) {
+  if (f[name] === undefined) return def;
+  const n = Number(f[name]);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: not a positive number: ${f[name]}`);
+  return n;
+}
+
+module.exports = {
+  ROOT,
+  S,
+  M,
+  H,
+  BLOCK_RANGE,
+  track,
+  stopTracked,
+  stopAll,
+  installSignalHandlers,
+  ensureBuilt,
+  tsdbCore,
+  startPrometheusBench,
+  startStrataBench,
+  alignedStart,
+  iso,
+  sleep,
+  waitFor,
+  feed,
+  dirBytes,
+  listBlocks,
+  waitForBlocks,
+  blockTotals,
+  httpGet,
+  queryTarget,
+  queryRange,
+  queryInstant,
+  compareMatrices,
+  median,
+  timeQuery,
+  mdTable,
+  fmt,
+  ratio,
+  flagNum,
+};
+
+// ---------------------------------------------------------------------------------------------
+// CPU profiles (node --cpu-prof of the Strata process)
+
+/**
+ * Self time by function of a .cpuprofile (V8 format): [{fn, where, ms, pct}] for the top `n`,
+ * plus `totalMs`. `(idle)`, `(program)` and `(garbage collector)` are reported like functions.
+ */
+function summarizeCpuProfile(file, n = 15) {
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byId = new Map(prof.nodes.map((nd) => [nd.id, nd]));
+  const self = new Map();
+  const dts = prof.timeDeltas ?? [];
+  let total = 0;
+  for (let i = 0; i < prof.samples.length; i++) {
+    const nd = byId.get(prof.samples[i]);
+    const dt = (dts[i + 1] ?? dts[i] ?? 0) / 1000; // µs → ms; a sample's time is the gap to the next one
+    if (!nd) continue;
+    const cf = nd.callFrame;
+    const where = cf.url ? `${path.relative(ROOT, cf.url.replace(/^file:\/\//, ''))}:${cf.lineNumber + 1}` : '';
+    const key = `${cf.functionName || '(anonymous)'}\t${where}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  }
+  const busy = total - (self.get('(idle)\t') ?? 0);
+  const rows = [...self.entries()]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, ms]) => {
+      const [fn, where] = k.split('\t');
+      return { fn, where, ms: Math.round(ms), pct: Math.round((1000 * ms) / busy) / 10 };
+    });
+  return { totalMs: Math.round(total), busyMs: Math.round(busy), top: rows };
+}
+
+/** The newest .cpuprofile in `dir`, or undefined. */
+function newestCpuProfile(dir) {
+  if (!fs.existsSync(dir)) return undefined;
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({ f: path.join(dir, f), size: fs.statSync(path.join(dir, f)).size, mtime: fs.statSync(path.join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  // The biggest recent one is the server (a rebuild by bin/strata may add a small tsc profile).
+  files.sort((a, b) => b.size - a.size);
+  return files[0]?.f;
+}
+
+module.exports.summarizeCpuProfile = summarizeCpuProfile;
+module.exports.newestCpuProfile = newestCpuProfile;
