@@ -2,6 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { discardedSamplesCounter, reasonOf, StrataError, type Logger, type Overrides } from '@strata/common';
 import { WriteBatch, type IngesterClient } from '@strata/tsdb-core';
 import { RateLimiter } from './rate-limiter';
+import { pushReplicated, type Replicator } from './replication';
 import { ErrorIds, messages } from './validation-errors';
 import { DecodeError, WriteRequestDecoder, type DiscardSink } from './write-request-decoder';
 
@@ -10,7 +11,9 @@ export interface DistributorConfig {
 }
 
 export interface DistributorDeps {
-  ingester: IngesterClient;
+  /** Where series go: one ingester (no replication), or a ring-aware replicator. */
+  ingester?: IngesterClient;
+  replicator?: Replicator;
   overrides: Overrides;
   registry: Registry;
   logger: Logger;
@@ -142,7 +145,7 @@ export class Distributor {
     }
     this.m.receivedMetadata.inc({ user: tenant }, res.metadata);
     if (valid > 0) {
-      const r = await this.deps.ingester.push(tenant, batch);
+      const r = this.deps.replicator !== undefined ? await pushReplicated(this.deps.replicator, tenant, batch) : await this.deps.ingester!.push(tenant, batch);
       this.m.receivedSamples.inc({ user: tenant }, valid);
       if (firstError === undefined && r.firstError !== undefined) {
         return { status: r.firstError.status, message: r.firstError.message };

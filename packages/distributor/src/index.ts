@@ -6,3 +6,5 @@ export { WriteRequestDecoder, DecodeError } from './write-request-decoder';
 export type { ValidationLimits, DiscardSink, DecodeResult } from './write-request-decoder';
 export { ErrorIds as DistributorErrorIds } from './validation-errors';
 export { RateLimiter } from './rate-limiter';
+export { pushReplicated } from './replication';
+export type { Replicator, WriteRing, ReplicationSet, IngesterInstance } from './replication';

@@ -50,3 +50,5 @@ export { MergeQuerier } from './merge-querier';
 export type { TimedQuerier } from './merge-querier';
 export { BucketStore } from './bucket-store';
 export type { BucketStoreConfig } from './bucket-store';
+export { RingIngesterQuerier } from './ring-querier';
+export type { ReadRing, RingInstance } from './ring-querier';

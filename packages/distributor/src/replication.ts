@@ -1,0 +1,96 @@
+import { isStrataError, StrataError } from '@strata/common';
+import { WriteBatch, type IngesterClient, type PushError, type PushResult } from '@strata/tsdb-core';
+
+export interface IngesterInstance {
+  id: string;
+  addr: string;
+}
+
+export interface ReplicationSet {
+  /** Healthy instances to write to. */
+  instances: readonly IngesterInstance[];
+  /** How many of them may fail with the write still succeeding (RF - quorum). */
+  maxErrors: number;
+}
+
+/** The write side of the ingester ring, as the distributor needs it. */
+export interface WriteRing {
+  /** The replication set of each series token. Throws when a quorum of live instances is missing. */
+  replicationSets(tokens: ArrayLike<number>): readonly ReplicationSet[];
+  /** The token of a series (hash of tenant and labels). */
+  token(tenant: string, seriesKey: string): number;
+}
+
+export interface Replicator {
+  ring: WriteRing;
+  clientFor(instance: IngesterInstance): IngesterClient;
+}
+
+/** Copies the given series of a batch into a new batch. */
+function subBatch(b: WriteBatch, series: readonly number[]): WriteBatch {
+  let n = 0;
+  for (const i of series) n += b.sampleStart[i + 1]! - b.sampleStart[i]!;
+  const out = new WriteBatch(Math.max(1, n));
+  for (const i of series) {
+    for (let j = b.sampleStart[i]!; j < b.sampleStart[i + 1]!; j++) out.addSample(b.ts[j]!, b.vhi[j]!, b.vlo[j]!);
+    out.endSeries(b.keys[i]!);
+  }
+  return out;
+}
+
+/**
+ * Sends each series to its replication set and succeeds when every series reached a quorum of
+ * ingesters (dskit's replication strategy: up to `maxErrors` failures per series). Per-sample
+ * rejections reported by the ingesters (out of order…) come back as the first soft error.
+ */
+export async function pushReplicated(r: Replicator, tenant: string, batch: WriteBatch): Promise<PushResult> {
+  const n = batch.numSeries;
+  const tokens = new Uint32Array(n);
+  for (let i = 0; i < n; i++) tokens[i] = r.ring.token(tenant, batch.keys[i]!);
+  let sets: readonly ReplicationSet[];
+  try {
+    sets = r.ring.replicationSets(tokens);
+  } catch (e) {
+    throw new StrataError('ingester-quorum', 500, (e as Error).message);
+  }
+  // Group series by instance.
+  const byInstance = new Map<string, { inst: IngesterInstance; series: number[] }>();
+  for (let i = 0; i < n; i++) {
+    for (const inst of sets[i]!.instances) {
+      let g = byInstance.get(inst.id);
+      if (g === undefined) {
+        g = { inst, series: [] };
+        byInstance.set(inst.id, g);
+      }
+      g.series.push(i);
+    }
+  }
+  const failures = new Uint16Array(n);
+  let firstSoft: PushError | undefined;
+  let firstHard: { inst: IngesterInstance; err: unknown } | undefined;
+  let appended = 0;
+  let rejected = 0;
+  await Promise.all(
+    [...byInstance.values()].map(async ({ inst, series }) => {
+      const sub = series.length === n ? batch : subBatch(batch, series);
+      try {
+        const res = await r.clientFor(inst).push(tenant, sub);
+        appended = Math.max(appended, res.appended);
+        rejected = Math.max(rejected, res.rejected);
+        if (res.firstError !== undefined && firstSoft === undefined) firstSoft = res.firstError;
+      } catch (err) {
+        firstHard ??= { inst, err };
+        for (const i of series) failures[i]!++;
+      }
+    }),
+  );
+  for (let i = 0; i < n; i++) {
+    if (failures[i]! > sets[i]!.maxErrors) {
+      const { inst, err } = firstHard!;
+      // Rejections a retry cannot fix (4xx) and "unavailable" (503) keep their status; the rest is 500.
+      const status = isStrataError(err) && ((err.status >= 400 && err.status < 500) || err.status === 503) ? err.status : 500;
+      throw new StrataError('ingester-push', status, `failed pushing to ingester ${inst.id}: ${(err as Error).message}`);
+    }
+  }
+  return firstSoft === undefined ? { appended, rejected } : { appended, rejected, firstError: firstSoft };
+}
