@@ -1,7 +1,7 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { discardedSamplesCounter, tenantIdError, type Logger, type Overrides } from '@strata/common';
+import { discardedSamplesCounter, StrataError, tenantIdError, type Logger, type Overrides } from '@strata/common';
 import type { Bucket } from '@strata/objstore';
 import type { IngesterClient, Labels, Matcher, PushResult, SeriesChunks, WriteBatch } from '@strata/tsdb-core';
 import { Shipper } from './shipper';
@@ -47,6 +47,7 @@ export class Ingester implements IngesterClient {
     uploadFailures: Counter<'user'>;
   };
   private stopped = false;
+  private leaving = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly shippers = new Map<string, Shipper>();
   private readonly now: () => number;
@@ -228,8 +229,23 @@ export class Ingester implements IngesterClient {
     return p;
   }
 
+  /** Stops accepting writes (LEAVING): pushes fail with 503 so distributors use other replicas. */
+  setLeaving(): void {
+    this.leaving = true;
+  }
+
+  /** Cuts every head into blocks and ships them (on shutdown of a ring member). */
+  async flushAll(): Promise<void> {
+    for (const db of this.dbs.values()) await db.compact(true);
+    await this.shipAll();
+  }
+
+  async userStats(tenant: string): Promise<{ numSeries: number }> {
+    return { numSeries: this.dbs.get(tenant)?.head.numSeries ?? 0 };
+  }
+
   async push(tenant: string, batch: WriteBatch): Promise<PushResult> {
-    if (this.stopped) throw new Error('ingester is stopping');
+    if (this.stopped || this.leaving) throw new StrataError('ingester-unavailable', 503, `ingester is ${this.stopped ? 'stopped' : 'LEAVING'}: not accepting writes`);
     const db = await this.db(tenant);
     const ov = this.deps.overrides;
     const res = db.append(

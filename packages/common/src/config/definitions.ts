@@ -35,8 +35,8 @@ const M = 60 * S;
 const H = 60 * M;
 
 export const CONFIG_DEFS = [
-  str('target', 'target', 'all', 'Components to run. Only `all` (every component in one process) exists so far.', {
-    values: ['all'],
+  str('target', 'target', 'all', 'Component to run: all (every component in one process), distributor, ingester or querier.', {
+    values: ['all', 'distributor', 'ingester', 'querier'],
   }),
   bool('auth.multitenancy-enabled', 'multitenancy_enabled', true, 'When false, every request belongs to -auth.no-auth-tenant.'),
   str('auth.no-auth-tenant', 'no_auth_tenant', 'anonymous', 'Tenant used when multi-tenancy is disabled.'),
@@ -76,6 +76,25 @@ export const CONFIG_DEFS = [
   dur('blocks-storage.tsdb.close-idle-tsdb-timeout', 'blocks_storage.tsdb.close_idle_tsdb_timeout', 0, 'Close a tenant\'s TSDB (releasing its memory) once it is idle this long and everything is shipped (0 = never).'),
   dur('blocks-storage.bucket-store.sync-interval', 'blocks_storage.bucket_store.sync_interval', 15 * M, 'How often queriers look for new blocks in object storage.'),
 
+  dur('distributor.remote-timeout', 'distributor.remote_timeout', 2 * S, 'Timeout of a push from a distributor to an ingester.'),
+  int('ingester.client.grpc-max-recv-msg-size', 'ingester_client.grpc_client_config.max_recv_msg_size', 100 << 20, 'Largest gRPC message a client of the ingesters accepts.'),
+  int('ingester.client.grpc-max-send-msg-size', 'ingester_client.grpc_client_config.max_send_msg_size', 100 << 20, 'Largest gRPC message a client of the ingesters sends.'),
+  int('server.grpc-max-recv-msg-size-bytes', 'server.grpc_server_max_recv_msg_size', 100 << 20, 'Largest gRPC message the server accepts.'),
+  int('server.grpc-max-send-msg-size-bytes', 'server.grpc_server_max_send_msg_size', 100 << 20, 'Largest gRPC message the server sends.'),
+  str('ingester.ring.store', 'ingester.ring.kvstore.store', 'inmemory', 'Where the ingester ring lives: inmemory (one process) or redis.', {
+    values: ['inmemory', 'redis'],
+  }),
+  str('ingester.ring.redis.endpoint', 'ingester.ring.kvstore.redis.endpoint', '127.0.0.1:6379', 'Redis host:port of the ring.'),
+  str('ingester.ring.prefix', 'ingester.ring.kvstore.prefix', 'collectors/', 'Key prefix of the ring in the KV store.'),
+  str('ingester.ring.instance-id', 'ingester.ring.instance_id', '', 'This ingester\'s ID in the ring (default: the hostname).'),
+  str('ingester.ring.instance-addr', 'ingester.ring.instance_addr', '127.0.0.1', 'Address other components reach this ingester\'s gRPC server at.'),
+  int('ingester.ring.instance-port', 'ingester.ring.instance_port', 0, 'Port advertised in the ring (0: -server.grpc-listen-port).'),
+  str('ingester.ring.zone', 'ingester.ring.instance_availability_zone', '', 'Availability zone of this ingester.'),
+  int('ingester.ring.num-tokens', 'ingester.ring.num_tokens', 128, 'Tokens each ingester owns in the ring.'),
+  dur('ingester.ring.heartbeat-period', 'ingester.ring.heartbeat_period', 15 * S, 'How often an ingester refreshes its heartbeat.'),
+  dur('ingester.ring.heartbeat-timeout', 'ingester.ring.heartbeat_timeout', 1 * M, 'An ingester without a heartbeat for this long is unhealthy.'),
+  int('ingester.ring.replication-factor', 'ingester.ring.replication_factor', 3, 'Ingesters each series is written to (with -target=all and the in-memory ring: 1).'),
+  bool('ingester.ring.zone-awareness-enabled', 'ingester.ring.zone_awareness_enabled', false, 'Replicate across distinct zones.'),
   int('distributor.max-recv-msg-size', 'distributor.max_recv_msg_size', 100 << 20, 'Largest accepted push request (decompressed bytes).'),
   float('distributor.ingestion-rate-limit', 'limits.ingestion_rate', 10000, 'Per-tenant ingestion rate limit in samples per second.', {
     limit: true,
