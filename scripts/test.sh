@@ -15,6 +15,14 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
     || echo "WARNING: could not install prometheus; the tests that need it will fail"
 fi
 
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing Debian's redis-server (needed by the ring and KV tests)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null \
+    || echo "WARNING: could not install redis-server; the tests that need it will fail"
+fi
+
 fail=0
 echo "== build"
 node_modules/.bin/tsc -b packages/server || fail=1

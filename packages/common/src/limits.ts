@@ -4,7 +4,7 @@ import { CONFIG_DEFS, type Config, type Def } from './config/definitions';
 import { ConfigError, parseConfigValue } from './config/load';
 import type { Logger } from './logger';
 
-/** The per-tenant limits (a subset of Config, keyed by flag name). */
+/** The per-tenant limits (a subset of Config, keyed by flag name): numbers, booleans and strings. */
 export interface Limits {
   ingestionRate: number;
   ingestionBurstSize: number;
@@ -15,6 +15,10 @@ export interface Limits {
   maxGlobalSeriesPerUser: number;
   maxGlobalSeriesPerMetric: number;
   maxQueryLength: number;
+  acceptHASamples: boolean;
+  haClusterLabel: string;
+  haReplicaLabel: string;
+  haMaxClusters: number;
 }
 
 const LIMIT_FLAGS: Record<keyof Limits, keyof Config> = {
@@ -27,6 +31,10 @@ const LIMIT_FLAGS: Record<keyof Limits, keyof Config> = {
   maxGlobalSeriesPerUser: 'ingester.max-global-series-per-user',
   maxGlobalSeriesPerMetric: 'ingester.max-global-series-per-metric',
   maxQueryLength: 'querier.max-query-length',
+  acceptHASamples: 'distributor.ha-tracker.enable-for-all-users',
+  haClusterLabel: 'distributor.ha-tracker.cluster',
+  haReplicaLabel: 'distributor.ha-tracker.replica',
+  haMaxClusters: 'distributor.ha-tracker.max-clusters',
 };
 
 /** YAML key of a limit inside `overrides.<tenant>` (its key under `limits:`). */
@@ -37,9 +45,9 @@ for (const [field, flag] of Object.entries(LIMIT_FLAGS) as [keyof Limits, keyof 
 }
 
 export function limitsFromConfig(cfg: Config): Limits {
-  const l = {} as Record<keyof Limits, number>;
+  const l = {} as Record<keyof Limits, unknown>;
   for (const [field, flag] of Object.entries(LIMIT_FLAGS) as [keyof Limits, keyof Config][]) {
-    l[field] = cfg[flag] as number;
+    l[field] = cfg[flag];
   }
   return l as Limits;
 }
@@ -57,7 +65,7 @@ export function parseRuntimeConfig(text: string, defaults: Limits): Map<string, 
     for (const [k, v] of Object.entries(vals ?? {})) {
       const e = LIMIT_DEFS_BY_YAML.get(k);
       if (e === undefined) throw new ConfigError(`unknown runtime configuration key 'overrides.${tenant}.${k}'`);
-      (l as Record<string, number>)[e[0]] = parseConfigValue(e[1], v, `runtime configuration key 'overrides.${tenant}.${k}'`) as number;
+      (l as Record<string, unknown>)[e[0]] = parseConfigValue(e[1], v, `runtime configuration key 'overrides.${tenant}.${k}'`);
     }
     out.set(tenant, l);
   }
@@ -106,6 +114,20 @@ export class Overrides {
   }
   maxQueryLength(t: string): number {
     return this.forTenant(t).maxQueryLength;
+  }
+  /** Whether the HA tracker deduplicates this tenant's HA-pair samples (`accept_ha_samples`). */
+  acceptHASamples(t: string): boolean {
+    return this.forTenant(t).acceptHASamples;
+  }
+  haClusterLabel(t: string): string {
+    return this.forTenant(t).haClusterLabel;
+  }
+  haReplicaLabel(t: string): string {
+    return this.forTenant(t).haReplicaLabel;
+  }
+  /** Most HA clusters tracked for the tenant (0 = unlimited). */
+  haMaxClusters(t: string): number {
+    return this.forTenant(t).haMaxClusters;
   }
 
   setTenantLimits(m: Map<string, Limits>): void {

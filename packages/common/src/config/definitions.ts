@@ -24,8 +24,8 @@ const int = <K extends string>(flag: K, yaml: string, def: number, help: string,
   ({ flag, yaml, kind: 'int', def, help, ...extra }) as Def<K, number>;
 const float = <K extends string>(flag: K, yaml: string, def: number, help: string, extra: Partial<Def> = {}) =>
   ({ flag, yaml, kind: 'float', def, help, ...extra }) as Def<K, number>;
-const bool = <K extends string>(flag: K, yaml: string, def: boolean, help: string) =>
-  ({ flag, yaml, kind: 'bool', def, help }) as Def<K, boolean>;
+const bool = <K extends string>(flag: K, yaml: string, def: boolean, help: string, extra: Partial<Def> = {}) =>
+  ({ flag, yaml, kind: 'bool', def, help, ...extra }) as Def<K, boolean>;
 /** Durations are held in milliseconds. */
 const dur = <K extends string>(flag: K, yaml: string, def: number, help: string, extra: Partial<Def> = {}) =>
   ({ flag, yaml, kind: 'duration', def, help, ...extra }) as Def<K, number>;
@@ -112,6 +112,22 @@ export const CONFIG_DEFS = [
     limit: true,
   }),
   dur('validation.create-grace-period', 'limits.creation_grace_period', 10 * M, 'How far in the future a sample may be.', {
+    limit: true,
+  }),
+  bool('distributor.ha-tracker.enable', 'distributor.ha_tracker.enable_ha_tracker', false, 'Enable the distributors\' HA tracker so that it can accept samples from Prometheus HA replicas gracefully (requires labels).'),
+  dur('distributor.ha-tracker.update-timeout', 'distributor.ha_tracker.ha_tracker_update_timeout', 15 * S, 'Update the timestamp in the KV store for a given cluster/replica only after this amount of time has passed since the current stored timestamp.'),
+  dur('distributor.ha-tracker.update-timeout-jitter-max', 'distributor.ha_tracker.ha_tracker_update_timeout_jitter_max', 5 * S, 'Maximum jitter applied to the update timeout, in order to spread the HA heartbeats over time.'),
+  dur('distributor.ha-tracker.failover-timeout', 'distributor.ha_tracker.ha_tracker_failover_timeout', 30 * S, 'If we don\'t receive any samples from the accepted replica for a cluster in this amount of time we will failover to the next replica we receive a sample from. This value must be greater than the update timeout.'),
+  bool('distributor.ha-tracker.enable-for-all-users', 'limits.accept_ha_samples', false, 'Flag to enable, for all tenants, handling of samples with external labels identifying replicas in an HA Prometheus setup (per tenant: accept_ha_samples).', {
+    limit: true,
+  }),
+  str('distributor.ha-tracker.cluster', 'limits.ha_cluster_label', 'cluster', 'Prometheus label to look for in samples to identify a Prometheus HA cluster.', {
+    limit: true,
+  }),
+  str('distributor.ha-tracker.replica', 'limits.ha_replica_label', '__replica__', 'Prometheus label to look for in samples to identify a Prometheus HA replica.', {
+    limit: true,
+  }),
+  int('distributor.ha-tracker.max-clusters', 'limits.ha_max_clusters', 100, 'Maximum number of clusters that the HA tracker will keep track of for a single tenant (0 = unlimited).', {
     limit: true,
   }),
   int('ingester.max-global-series-per-user', 'limits.max_global_series_per_user', 150000, 'Maximum in-memory series per tenant (0 = unlimited).', {
