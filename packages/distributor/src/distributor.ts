@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { discardedSamplesCounter, reasonOf, StrataError, type Logger, type Overrides } from '@strata/common';
 import { WriteBatch, type IngesterClient } from '@strata/tsdb-core';
+import type { HADedupe } from './ha-dedupe';
 import { RateLimiter } from './rate-limiter';
 import { pushReplicated, type Replicator } from './replication';
 import { ErrorIds, messages } from './validation-errors';
@@ -14,6 +15,8 @@ export interface DistributorDeps {
   /** Where series go: one ingester (no replication), or a ring-aware replicator. */
   ingester?: IngesterClient;
   replicator?: Replicator;
+  /** HA-pair deduplication (-distributor.ha-tracker.enable). */
+  haDedupe?: HADedupe;
   overrides: Overrides;
   registry: Registry;
   logger: Logger;
@@ -118,6 +121,11 @@ export class Distributor {
         if (firstError === undefined) firstError = msg();
       },
     };
+    const ha = this.deps.haDedupe !== undefined ? await this.deps.haDedupe.check(tenant, body) : undefined;
+    if (ha?.outcome !== undefined) {
+      this.m.samplesIn.inc({ user: tenant }, ha.samples);
+      return ha.outcome;
+    }
     let res;
     try {
       res = this.decoder.decode(
@@ -130,12 +138,14 @@ export class Distributor {
         },
         batch,
         sink,
+        { dropLabel: ha?.dropLabel },
       );
     } catch (e) {
       if (e instanceof DecodeError) return { status: 400, message: `failed to parse the write request: ${e.message}` };
       throw e;
     }
     this.m.samplesIn.inc({ user: tenant }, res.samples + res.histograms);
+    if (ha?.nonHA) this.deps.haDedupe!.countNonHASamples(tenant, res.samples + res.histograms);
     for (const [id, n] of discards) this.m.discarded.inc({ reason: reasonOf(id), user: tenant }, n);
 
     const valid = batch.numSamples;

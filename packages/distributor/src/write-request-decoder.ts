@@ -20,6 +20,14 @@ export interface ValidationLimits {
   maxTimestamp: number;
 }
 
+export interface DecodeOptions {
+  /**
+   * A label name removed from every series before validation and keying, as if the sender had
+   * not sent it: the HA tracker's replica label for requests from the elected replica.
+   */
+  dropLabel?: string;
+}
+
 export interface DiscardSink {
   /** Called once per rejected group of samples; `message` is built lazily for the first only. */
   discard(reasonId: string, samples: number, message: () => string): void;
@@ -87,14 +95,24 @@ export class WriteRequestDecoder {
   // Per-label scratch: nameStart, nameLen, valueStart, valueLen.
   private lbl = new Int32Array(4 * 64);
   private order = new Int32Array(64);
+  // The dropLabel of the current request as bytes (null: none); cached across requests.
+  private drop: Buffer | null = null;
+  private dropName = '';
+  private keyScratch: Buffer = Buffer.allocUnsafe(1024);
 
   /**
    * Decodes `buf`, appending valid series to `batch` and reporting rejected ones to `sink`.
    * Throws DecodeError on malformed protobuf (then nothing should be ingested).
    */
-  decode(buf: Uint8Array, limits: ValidationLimits, batch: WriteBatch, sink: DiscardSink): DecodeResult {
+  decode(buf: Uint8Array, limits: ValidationLimits, batch: WriteBatch, sink: DiscardSink, opts?: DecodeOptions): DecodeResult {
     this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = 0;
+    const dropLabel = opts?.dropLabel;
+    if (dropLabel === undefined || dropLabel === '') this.drop = null;
+    else if (this.drop === null || this.dropName !== dropLabel) {
+      this.drop = Buffer.from(dropLabel, 'utf8');
+      this.dropName = dropLabel;
+    }
     const res: DecodeResult = { series: 0, samples: 0, metadata: 0, exemplars: 0, histograms: 0 };
     const end = buf.length;
     while (this.pos < end) {
@@ -129,6 +147,9 @@ export class WriteRequestDecoder {
     let histograms = 0;
     let futureDiscards = 0;
     let firstFutureTs = 0;
+    const drop = this.drop;
+    let dropStart = -1; // the dropped Label message, when there is exactly one
+    let dropEnd = -1;
     while (this.pos < end) {
       const tag = this.uvarint32();
       const field = tag >>> 3;
@@ -165,6 +186,12 @@ export class WriteRequestDecoder {
         }
         if (this.pos !== e) throw new DecodeError('unexpected EOF in Label');
         labelsEnd = e;
+        if (drop !== null && nl === drop.length && this.isDropLabel(drop, ns)) {
+          if (dropStart >= 0) canonical = false; // twice: rebuild the key from the scratch
+          dropStart = msgStart;
+          dropEnd = e;
+          continue;
+        }
         if (vl === 0) {
           canonical = false; // empty values are dropped
           continue;
@@ -239,7 +266,11 @@ export class WriteRequestDecoder {
       sink.discard(ErrorIds.nativeHistogramsUnsupported, histograms, () => messages.nativeHistogramsUnsupported(this.metricName(n)));
     }
     if (batch.numSamples === batch.sampleStart[batch.sampleStart.length - 1]) return; // nothing left to store
-    const key = canonical ? this.buf.toString('latin1', labelsStart, labelsEnd) : this.canonicalKey(n);
+    let key: string;
+    if (!canonical) key = this.canonicalKey(n);
+    else if (dropStart < 0) key = this.buf.toString('latin1', labelsStart, labelsEnd);
+    // The received bytes minus the dropped Label message are still the canonical encoding.
+    else key = this.keyWithout(labelsStart, dropStart, dropEnd, labelsEnd);
     batch.endSeries(key);
   }
 
@@ -316,6 +347,22 @@ export class WriteRequestDecoder {
       }
     }
     return null;
+  }
+
+  /** The bytes [s, e) minus [ds, de) as one flat latin1 string (a concatenation would be a rope). */
+  private keyWithout(s: number, ds: number, de: number, e: number): string {
+    const len = e - s - (de - ds);
+    if (this.keyScratch.length < len) this.keyScratch = Buffer.allocUnsafe(Math.max(len, 2 * this.keyScratch.length));
+    const k = this.keyScratch;
+    this.buf.copy(k, 0, s, ds);
+    this.buf.copy(k, ds - s, de, e);
+    return k.toString('latin1', 0, len);
+  }
+
+  private isDropLabel(drop: Buffer, s: number): boolean {
+    const b = this.buf;
+    for (let i = 0; i < drop.length; i++) if (b[s + i] !== drop[i]) return false;
+    return true;
   }
 
   private isNameLabel(s: number): boolean {
