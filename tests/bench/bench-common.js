@@ -399,11 +399,12 @@ async function timeQuery(targets, query, startMs, endMs, stepMs, { runs = 5, war
 // Output
 
 /** A markdown table from a header row and rows (first column left-aligned, others right). */
-function mdTable(header, rows) {
+function mdTable(header, rows, leftColumns = 1) {
   const all = [header, ...rows].map((r) => r.map((c) => String(c)));
   const widths = header.map((_, i) => Math.max(3, ...all.map((r) => r[i].length)));
-  const line = (r) => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  return [line(all[0]), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`, ...all.slice(1).map(line)].join(
+  const left = (i) => i < leftColumns;
+  const line = (r) => `| ${r.map((c, i) => (left(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [line(all[0]), `|${widths.map((w, i) => (left(i) ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`, ...all.slice(1).map(line)].join(
     '\n',
   );
 }
@@ -511,3 +512,151 @@ function newestCpuProfile(dir) {
 
 module.exports.summarizeCpuProfile = summarizeCpuProfile;
 module.exports.newestCpuProfile = newestCpuProfile;
+
+/**
+ * A wrapper that runs the built server like bin/strata but under `node --cpu-prof` (Node refuses
+ * --cpu-prof in NODE_OPTIONS); the profile is written to `profDir` when the server exits.
+ */
+function profilingStrataBin(profDir) {
+  fs.mkdirSync(path.join(profDir, 'bin'), { recursive: true });
+  const bin = path.join(profDir, 'bin', 'strata-cpu-prof');
+  fs.writeFileSync(
+    bin,
+    `#!/usr/bin/env bash\nexec node --cpu-prof --cpu-prof-dir=${JSON.stringify(profDir)} ${JSON.stringify(path.join(ROOT, 'packages/server/lib/main.js'))} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return bin;
+}
+module.exports.profilingStrataBin = profilingStrataBin;
+
+// ---------------------------------------------------------------------------------------------
+// Loading one dataset into both systems
+
+/**
+ * Tail after the measured range: Prometheus cuts a 2h block only once its head spans more than
+ * 3 h (1.5 block ranges), so data must run 1 h (and a bit) past the last block to be written.
+ */
+function tailMs(intervalMs) {
+  return H + 2 * intervalMs;
+}
+
+/**
+ * Feeds the same Workload, in time order, to a fresh Prometheus and then to a fresh Strata, and
+ * waits until both have written every 2h block of [start, start + hours) (Strata: also the tail
+ * block its idle head is forced into, all shipped to the bucket).
+ *   cfg: {series, hours, intervalMs, tenant, concurrency}
+ *   opts.keepPrometheus: leave Prometheus running and return it as `prometheusInstance`.
+ * Strata's data dir is kept (out.strataDir); the caller removes it.
+ */
+async function loadDataset(name, cfg, f, log, { keepPrometheus = false, prometheusArgs = [] } = {}) {
+  const { series, hours, intervalMs, tenant } = cfg;
+  const total = hours * H + tailMs(intervalMs);
+  const start = alignedStart(total);
+  const rounds = Math.floor(total / intervalMs) + 1;
+  const fullBlocks = Array.from({ length: Math.floor(hours / 2) }, (_, i) => start + i * BLOCK_RANGE);
+  const spr = Math.min(2000, Math.max(250, Math.ceil(series / 4)));
+  const { Workload } = require('./load-gen');
+  const workload = new Workload({ series, seriesPerRequest: spr, intervalSec: intervalMs / 1000, startMs: start });
+  log(
+    `[${name}] ${series} series × ${rounds} samples every ${intervalMs / 1000}s (${hours} h + ${(tailMs(intervalMs) / M).toFixed(1)} min tail) ` +
+      `from ${iso(start)}: ${((series * rounds) / 1e6).toFixed(1)}M samples per system`,
+  );
+  const out = { start, end: start + hours * H, rounds, series, intervalMs, samplesSent: series * rounds };
+
+  const prom = await startPrometheusBench(prometheusArgs, !!f['keep-dirs']);
+  try {
+    const r = await feed(workload, { url: prom.writeUrl }, rounds, { concurrency: cfg.concurrency, log: (m) => log(`  prometheus: ${m}`), pid: prom.pid });
+    log(`  prometheus: ingested ${r.samples} samples in ${r.wallSeconds.toFixed(1)} s (${r.samplesPerSec.toLocaleString('en-US')}/s)`);
+    const blocks = await waitForBlocks('prometheus', prom.dataDir, fullBlocks, 900_000);
+    out.prometheus = { ingest: r, blocks: blocks.filter((b) => b.minTime >= start && b.maxTime <= out.end), allBlocks: blocks.length };
+    out.prometheus.writeBlockLog = prometheusWriteBlockDurations(prom.log(4 << 20));
+    log(`  prometheus: ${out.prometheus.blocks.length} full 2h blocks in ${prom.dataDir}`);
+  } catch (e) {
+    await stopTracked(prom);
+    throw e;
+  }
+  if (keepPrometheus) out.prometheusInstance = prom;
+  else await stopTracked(prom);
+
+  const strata = await startStrataBench(
+    [
+      '-blocks-storage.tsdb.head-compaction-interval=1s',
+      '-blocks-storage.tsdb.head-compaction-idle-timeout=10s',
+      '-blocks-storage.tsdb.ship-interval=1s',
+      '-blocks-storage.bucket-store.sync-interval=1s',
+    ],
+    { keepDir: true },
+  );
+  out.strataDir = strata.dir;
+  try {
+    const r = await feed(workload, { url: strata.pushUrl, tenant }, rounds, { concurrency: cfg.concurrency, log: (m) => log(`  strata: ${m}`), pid: strata.pid });
+    log(`  strata: ingested ${r.samples} samples in ${r.wallSeconds.toFixed(1)} s (${r.samplesPerSec.toLocaleString('en-US')}/s)`);
+    const want = [...fullBlocks];
+    for (let t = out.end; t < start + total; t += BLOCK_RANGE) want.push(t);
+    const bucketDir = path.join(strata.dir, 'bucket', tenant);
+    const blocks = await waitForBlocks('strata bucket', bucketDir, want, 900_000);
+    out.strata = { ingest: r, blocks: blocks.filter((b) => b.minTime >= start && b.maxTime <= out.end), allBlocks: blocks.length, bucketDir };
+    log(`  strata: ${out.strata.blocks.length} full 2h blocks (+${blocks.length - out.strata.blocks.length} tail) shipped to ${bucketDir}`);
+  } catch (e) {
+    if (keepPrometheus) await stopTracked(prom);
+    throw e;
+  } finally {
+    await stopTracked(strata);
+  }
+  return out;
+}
+
+/**
+ * Restarts Strata for querying `ds`: same bucket, an empty -blocks-storage.tsdb.dir (no head, no
+ * local blocks), -querier.query-store-after=0; waits until the bucket store has loaded every block.
+ * With `profDir`, the server runs under `node --cpu-prof`.
+ */
+async function startBucketOnlyStrata(ds, profDir) {
+  fs.rmSync(path.join(ds.strataDir, 'tsdb'), { recursive: true, force: true });
+  const strata = await startStrataBench(
+    ['-querier.query-store-after=0', '-querier.query-ingesters-within=0', '-querier.max-samples=500000000', '-blocks-storage.tsdb.ship-interval=0'],
+    { dir: ds.strataDir, keepDir: true, binary: profDir ? profilingStrataBin(profDir) : undefined },
+  );
+  const n = ds.strata.allBlocks;
+  await waitFor(
+    `strata to load ${n} blocks`,
+    async () => {
+      const m = await httpGet(`${strata.url}/metrics`);
+      const v = /^cortex_bucket_store_blocks_loaded(?:\{[^}]*\})? (\d+)/m.exec(m.body);
+      return v && Number(v[1]) >= n;
+    },
+    120_000,
+  );
+  return strata;
+}
+
+/** Prometheus's "write block" log lines: [{mint, ms}]. */
+function prometheusWriteBlockDurations(log) {
+  const out = [];
+  for (const line of log.split('\n')) {
+    if (!/msg="write block"/i.test(line)) continue;
+    const mint = /mint=(\d+)/.exec(line);
+    const dur = /duration=([0-9.]+)(ms|s|µs|us|m)\b/.exec(line);
+    if (!mint || !dur) continue;
+    const mult = { ms: 1, s: 1000, µs: 0.001, us: 0.001, m: 60000 }[dur[2]];
+    out.push({ mint: Number(mint[1]), ms: Number(dur[1]) * mult });
+  }
+  return out;
+}
+
+/** Copies the server's newest CPU profile out of `profDir`, logs its top self times; returns the summary. */
+function reportCpuProfile(profDir, label, log, n = 15) {
+  const file = newestCpuProfile(profDir);
+  if (!file) {
+    log(`${label}: no CPU profile found in ${profDir}`);
+    return undefined;
+  }
+  const keep = path.join(require('node:os').tmpdir(), `${label}-strata-${Date.now()}.cpuprofile`);
+  fs.copyFileSync(file, keep);
+  const sum = summarizeCpuProfile(keep, n);
+  log(`${label}: Strata CPU profile ${keep}: busy ${(sum.busyMs / 1000).toFixed(1)} s; top self time:`);
+  for (const r of sum.top) log(`  ${String(r.pct).padStart(5)}%  ${r.fn}  ${r.where}`);
+  return { file: keep, ...sum };
+}
+
+Object.assign(module.exports, { tailMs, loadDataset, startBucketOnlyStrata, prometheusWriteBlockDurations, reportCpuProfile });
