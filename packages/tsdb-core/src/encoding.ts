@@ -38,6 +38,21 @@ export function utf8Length(s: string): number {
 }
 
 /** Bytes needed by `uvarint(v)` for a non-negative safe integer. */
+/** Bytes of a uvarint holding `n` < 2^32 (fast path for lengths). */
+export function uvarint32Size(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+/** Writes a uvarint of `n` < 2^32 at `pos`; returns the position after it. */
+export function putUvarint32(buf: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
 export function uvarintSize(v: number): number {
   let n = 1;
   while (v >= 0x80) {

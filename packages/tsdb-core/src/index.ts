@@ -23,7 +23,7 @@ export type { HeadOptions } from './head/head';
 export { MemSeries, AppendStatus, SAMPLES_PER_CHUNK, ENCODING_XOR } from './head/mem-series';
 export { MemPostings, intersect, subtract, union } from './head/postings';
 export { ChunkSeries, ChunksIterator } from './chunk-series';
-export { ByteWriter, ByteReader, DecodeError, utf8Length, uvarintSize } from './encoding';
+export { ByteWriter, ByteReader, DecodeError, utf8Length, uvarintSize, uvarint32Size, putUvarint32 } from './encoding';
 export { crc32c } from './crc32c';
 export { BitWriter, BitReader } from './chunkenc/bstream';
 export { STALE_HI, STALE_LO, isStaleBits, floatToBits, bitsToFloat, XorAppender, XorIterator } from './chunkenc/xor';

@@ -1,4 +1,4 @@
-import { ByteReader } from './encoding';
+import { ByteReader, putUvarint32, uvarint32Size } from './encoding';
 import type { Label, Labels } from './labels';
 
 /**
@@ -12,24 +12,6 @@ export type SeriesKey = string;
 
 const utf8 = new TextEncoder();
 
-function uvarintLen(n: number): number {
-  let l = 1;
-  while (n >= 0x80) {
-    n >>>= 7;
-    l++;
-  }
-  return l;
-}
-
-function putUvarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[pos++] = n;
-  return pos;
-}
-
 /** Encodes sorted labels (no empty values) into a series key. */
 export function seriesKeyFromLabels(ls: Labels): SeriesKey {
   const parts: Uint8Array[] = [];
@@ -38,23 +20,23 @@ export function seriesKeyFromLabels(ls: Labels): SeriesKey {
     const n = utf8.encode(l.name);
     const v = utf8.encode(l.value);
     parts.push(n, v);
-    const inner = 1 + uvarintLen(n.length) + n.length + 1 + uvarintLen(v.length) + v.length;
-    total += 1 + uvarintLen(inner) + inner;
+    const inner = 1 + uvarint32Size(n.length) + n.length + 1 + uvarint32Size(v.length) + v.length;
+    total += 1 + uvarint32Size(inner) + inner;
   }
   const buf = Buffer.allocUnsafe(total);
   let pos = 0;
   for (let i = 0; i < parts.length; i += 2) {
     const n = parts[i]!;
     const v = parts[i + 1]!;
-    const inner = 1 + uvarintLen(n.length) + n.length + 1 + uvarintLen(v.length) + v.length;
+    const inner = 1 + uvarint32Size(n.length) + n.length + 1 + uvarint32Size(v.length) + v.length;
     buf[pos++] = 0x0a;
-    pos = putUvarint(buf, pos, inner);
+    pos = putUvarint32(buf, pos, inner);
     buf[pos++] = 0x0a;
-    pos = putUvarint(buf, pos, n.length);
+    pos = putUvarint32(buf, pos, n.length);
     buf.set(n, pos);
     pos += n.length;
     buf[pos++] = 0x12;
-    pos = putUvarint(buf, pos, v.length);
+    pos = putUvarint32(buf, pos, v.length);
     buf.set(v, pos);
     pos += v.length;
   }

@@ -1,4 +1,4 @@
-import { DecodeError, WriteBatch, utf8Length, type ChunkData, type Labels, type SeriesChunks } from '@strata/tsdb-core';
+import { DecodeError, WriteBatch, putUvarint32, utf8Length, uvarint32Size, type ChunkData, type Labels, type SeriesChunks } from '@strata/tsdb-core';
 
 /**
  * Hand-written protobuf codecs for the two hot messages of `proto/strata/ingester.proto`:
@@ -19,20 +19,6 @@ const TAG_LEN_4 = 0x22;
 const TAG_VARINT_1 = 0x08;
 const TAG_VARINT_2 = 0x10;
 const TAG_VARINT_3 = 0x18;
-
-function uvarintLen(n: number): number {
-  // n < 2^32
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-}
-
-function putUvarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[pos++] = n;
-  return pos;
-}
 
 // int64 from a JS number, as (lo, hi) 32-bit words in two's complement. Clamped to the int64 range.
 let i64lo = 0;
@@ -64,7 +50,7 @@ function splitInt64(v: number): void {
 }
 
 function int64VarintLen(v: number): number {
-  if (v >= 0 && v < TWO_32) return uvarintLen(v);
+  if (v >= 0 && v < TWO_32) return uvarint32Size(v);
   splitInt64(v);
   let lo = i64lo;
   let hi = i64hi;
@@ -78,7 +64,7 @@ function int64VarintLen(v: number): number {
 }
 
 function putInt64Varint(buf: Uint8Array, pos: number, v: number): number {
-  if (v >= 0 && v < TWO_32) return putUvarint(buf, pos, v);
+  if (v >= 0 && v < TWO_32) return putUvarint32(buf, pos, v);
   splitInt64(v);
   let lo = i64lo;
   let hi = i64hi;
@@ -201,28 +187,28 @@ export function encodePushRequest(batch: WriteBatch): Buffer {
   let size = 0;
   for (let i = 0; i < n; i++) {
     const l = keys[i]!.length;
-    size += 1 + uvarintLen(l) + l;
+    size += 1 + uvarint32Size(l) + l;
   }
   const startBytes = 4 * (n + 1);
   const colBytes = 8 * s;
-  size += 1 + uvarintLen(startBytes) + startBytes + 2 * (1 + uvarintLen(colBytes) + colBytes);
+  size += 1 + uvarint32Size(startBytes) + startBytes + 2 * (1 + uvarint32Size(colBytes) + colBytes);
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
     buf[pos++] = TAG_LEN_1;
-    pos = putUvarint(buf, pos, k.length);
+    pos = putUvarint32(buf, pos, k.length);
     pos += writeLatin1(buf, k, pos);
   }
   buf[pos++] = TAG_LEN_2;
-  pos = putUvarint(buf, pos, startBytes);
+  pos = putUvarint32(buf, pos, startBytes);
   const starts = batch.sampleStart;
   for (let i = 0; i <= n; i++) {
     buf.writeUInt32LE(starts[i] ?? s, pos);
     pos += 4;
   }
   buf[pos++] = TAG_LEN_3;
-  pos = putUvarint(buf, pos, colBytes);
+  pos = putUvarint32(buf, pos, colBytes);
   if (LE) {
     buf.set(new Uint8Array(batch.ts.buffer, batch.ts.byteOffset, colBytes), pos);
     pos += colBytes;
@@ -230,7 +216,7 @@ export function encodePushRequest(batch: WriteBatch): Buffer {
     for (let i = 0; i < s; i++, pos += 8) buf.writeDoubleLE(batch.ts[i]!, pos);
   }
   buf[pos++] = TAG_LEN_4;
-  pos = putUvarint(buf, pos, colBytes);
+  pos = putUvarint32(buf, pos, colBytes);
   const lo = batch.vlo;
   const hi = batch.vhi;
   for (let i = 0; i < s; i++, pos += 8) {
@@ -315,11 +301,11 @@ export const QUERY_STREAM_BATCH_BYTES = 1 << 20;
 
 function chunkBodyLen(c: ChunkData): number {
   const d = c.data.length;
-  return 1 + int64VarintLen(c.mint) + 1 + int64VarintLen(c.maxt) + 1 + uvarintLen(c.encoding >>> 0) + 1 + uvarintLen(d) + d;
+  return 1 + int64VarintLen(c.mint) + 1 + int64VarintLen(c.maxt) + 1 + uvarint32Size(c.encoding >>> 0) + 1 + uvarint32Size(d) + d;
 }
 
 function fieldLen(body: number): number {
-  return 1 + uvarintLen(body) + body;
+  return 1 + uvarint32Size(body) + body;
 }
 
 /** A series key computed from labels, written straight into the message (no intermediate string). */
@@ -362,12 +348,12 @@ function writeKey(buf: Buffer, pos: number, k: KeyPlan): number {
     const nl = lens[2 * i]!;
     const vl = lens[2 * i + 1]!;
     buf[pos++] = TAG_LEN_1;
-    pos = putUvarint(buf, pos, fieldLen(nl) + fieldLen(vl));
+    pos = putUvarint32(buf, pos, fieldLen(nl) + fieldLen(vl));
     buf[pos++] = TAG_LEN_1;
-    pos = putUvarint(buf, pos, nl);
+    pos = putUvarint32(buf, pos, nl);
     pos = writeString(buf, pos, l.name, nl);
     buf[pos++] = TAG_LEN_2;
-    pos = putUvarint(buf, pos, vl);
+    pos = putUvarint32(buf, pos, vl);
     pos = writeString(buf, pos, l.value, vl);
   }
   return pos;
@@ -385,22 +371,22 @@ function writeMessage(entries: readonly PendingSeries[], size: number): Buffer {
   let pos = 0;
   for (const e of entries) {
     buf[pos++] = TAG_LEN_1;
-    pos = putUvarint(buf, pos, e.body);
+    pos = putUvarint32(buf, pos, e.body);
     buf[pos++] = TAG_LEN_1;
-    pos = putUvarint(buf, pos, e.key.size);
+    pos = putUvarint32(buf, pos, e.key.size);
     pos = writeKey(buf, pos, e.key);
     for (let i = 0; i < e.chunks.length; i++) {
       const c = e.chunks[i]!;
       buf[pos++] = TAG_LEN_2;
-      pos = putUvarint(buf, pos, e.chunkBodies[i]!);
+      pos = putUvarint32(buf, pos, e.chunkBodies[i]!);
       buf[pos++] = TAG_VARINT_1;
       pos = putInt64Varint(buf, pos, c.mint);
       buf[pos++] = TAG_VARINT_2;
       pos = putInt64Varint(buf, pos, c.maxt);
       buf[pos++] = TAG_VARINT_3;
-      pos = putUvarint(buf, pos, c.encoding >>> 0);
+      pos = putUvarint32(buf, pos, c.encoding >>> 0);
       buf[pos++] = TAG_LEN_4;
-      pos = putUvarint(buf, pos, c.data.length);
+      pos = putUvarint32(buf, pos, c.data.length);
       buf.set(c.data, pos);
       pos += c.data.length;
     }
