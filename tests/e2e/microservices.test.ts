@@ -2,6 +2,7 @@
  * Microservices mode as separate processes: Redis (ring, HA tracker), an S3 server, 2
  * distributors, 3 ingesters (RF 3) and a querier. Ingesters are killed while writes go on.
  */
+import { S3Bucket } from '@strata/objstore';
 import { pushSeries, type SeriesInput } from '../helpers/remote-write';
 import { startRedis, type RedisServer } from '../helpers/redis';
 import { startS3Server, type S3Server } from '../helpers/s3-server';
@@ -152,8 +153,19 @@ describe('microservices: RF 3 over gRPC with a Redis ring', () => {
     expect(html).toContain('ACTIVE');
     // A fourth ingester joins, then leaves on SIGTERM.
     const i4 = await startIngester('ingester-4');
-    await waitFor('ingester-4 in the ring', async () => (await ring(q.url)).shards.some((i) => i.id === 'ingester-4'));
+    await waitFor('ingester-4 in the ring', async () => (await ring(d1.url)).shards.some((i) => i.id === 'ingester-4'));
+    // With 4 ingesters and RF 3, ingester-4 receives about 3/4 of the series.
+    statuses.length = 0;
+    await write(10);
+    expect(statuses.every((st) => st === 200)).toBe(true);
+    const shipped = async () => {
+      const b = new S3Bucket({ endpoint: s3.endpoint, bucketName: s3.bucket, accessKeyId: s3.accessKey, secretAccessKey: s3.secretKey, insecure: true, region: 'us-east-1' });
+      return (await b.iter('ms/', { recursive: true })).filter((k) => k.endsWith('/meta.json')).length;
+    };
+    const before = await shipped();
+    // SIGTERM: LEAVING, head cut into blocks and shipped, then it leaves the ring.
     await i4.stop();
+    expect(await shipped()).toBeGreaterThan(before);
     ingesters.delete('ingester-4');
     await waitFor('ingester-4 gone', async () => !(await ring(q.url)).shards.some((i) => i.id === 'ingester-4'));
   });
