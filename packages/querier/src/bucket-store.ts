@@ -5,6 +5,7 @@ import {
   Block,
   ChunkSeries,
   isULID,
+  mergeSeriesChunks,
   mergeSeriesLists,
   readMeta,
   type BlockMeta,
@@ -163,12 +164,22 @@ export class BucketStore {
     };
     return {
       async select(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<Series[]> {
-        const lists = await Promise.all(
-          overlapping(mint, maxt).map((b) =>
-            withBlock(b, async (blk) => (await blk.select(mint, maxt, matchers)).map((s) => new ChunkSeries(s.labels, s.chunks, mint, maxt))),
-          ),
+        // Blocks that follow each other in time form a chain whose chunks are simply concatenated;
+        // overlapping blocks (replicas shipped by several ingesters) land in different chains,
+        // which are merged sample by sample.
+        const chains: StoredBlock[][] = [];
+        for (const b of overlapping(mint, maxt).sort((x, y) => x.meta.minTime - y.meta.minTime)) {
+          const chain = chains.find((c) => c[c.length - 1]!.meta.maxTime <= b.meta.minTime);
+          if (chain !== undefined) chain.push(b);
+          else chains.push([b]);
+        }
+        const perChain = await Promise.all(
+          chains.map(async (chain) => {
+            const lists = await Promise.all(chain.map((b) => withBlock(b, (blk) => blk.select(mint, maxt, matchers))));
+            return mergeSeriesChunks(lists).map((s) => new ChunkSeries(s.labels, s.chunks, mint, maxt));
+          }),
         );
-        return mergeSeriesLists(lists);
+        return mergeSeriesLists(perChain);
       },
       async labelNames(mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]> {
         const all = await Promise.all(overlapping(mint, maxt).map((b) => withBlock(b, (blk) => blk.labelNames(matchers))));

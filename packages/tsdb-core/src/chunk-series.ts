@@ -10,6 +10,7 @@ export class ChunksIterator implements SampleIterator {
   stale = false;
   private i = 0;
   private it: XorIterator | null = null;
+  private dec: XorIterator | null = null;
 
   constructor(
     private readonly chunks: readonly ChunkData[],
@@ -24,7 +25,10 @@ export class ChunksIterator implements SampleIterator {
         if (c === undefined) return false;
         if (c.encoding !== 1) throw new Error(`unsupported chunk encoding ${c.encoding}`);
         if (c.maxt < this.mint || c.mint > this.maxt) continue;
-        this.it = new XorIterator(c.data);
+        // One decoder per series, reset for each chunk.
+        if (this.dec === null) this.dec = new XorIterator(c.data);
+        else this.dec.reset(c.data);
+        this.it = this.dec;
       }
       const it = this.it;
       while (it.next()) {

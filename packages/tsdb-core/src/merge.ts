@@ -77,21 +77,48 @@ class MergedIterator implements SampleIterator {
   }
 }
 
-/** Merges SeriesChunks lists sorted by labels; chunks of equal series are concatenated by time. */
-export function mergeSeriesChunks(lists: readonly (readonly SeriesChunks[])[]): SeriesChunks[] {
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length <= 1) return nonEmpty.length === 0 ? [] : [...nonEmpty[0]!];
-  const all = nonEmpty.flat();
-  all.sort((a, b) => compareLabels(a.labels, b.labels));
+/** Merges two SeriesChunks lists sorted by labels; chunks of equal series are concatenated by time. */
+function mergeTwoChunkLists(a: readonly SeriesChunks[], b: readonly SeriesChunks[]): SeriesChunks[] {
   const out: SeriesChunks[] = [];
-  for (const s of all) {
-    const last = out[out.length - 1];
-    if (last !== undefined && compareLabels(last.labels, s.labels) === 0) {
-      const chunks: ChunkData[] = [...last.chunks, ...s.chunks].sort((x, y) => x.mint - y.mint);
-      out[out.length - 1] = { labels: last.labels, chunks };
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    const c = compareLabels(x.labels, y.labels);
+    if (c < 0) {
+      out.push(x);
+      i++;
+    } else if (c > 0) {
+      out.push(y);
+      j++;
     } else {
-      out.push(s);
+      const chunks: ChunkData[] = x.chunks.concat(y.chunks);
+      if (x.chunks.length > 0 && y.chunks.length > 0 && y.chunks[0]!.mint < x.chunks[x.chunks.length - 1]!.mint) {
+        chunks.sort((p, q) => p.mint - q.mint);
+      }
+      out.push({ labels: x.labels, chunks });
+      i++;
+      j++;
     }
   }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
   return out;
+}
+
+/**
+ * Merges SeriesChunks lists sorted by labels whose chunks do not overlap in time (one ingester's
+ * head and blocks; consecutive blocks): equal series get their chunks concatenated by time.
+ * Pairwise, so n series in k lists cost O(n log k) label comparisons.
+ */
+export function mergeSeriesChunks(lists: readonly (readonly SeriesChunks[])[]): SeriesChunks[] {
+  let level = lists.filter((l) => l.length > 0) as (readonly SeriesChunks[])[];
+  if (level.length === 0) return [];
+  while (level.length > 1) {
+    const next: (readonly SeriesChunks[])[] = [];
+    for (let k = 0; k < level.length; k += 2) next.push(k + 1 < level.length ? mergeTwoChunkLists(level[k]!, level[k + 1]!) : level[k]!);
+    level = next;
+  }
+  return [...level[0]!];
 }

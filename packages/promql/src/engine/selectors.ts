@@ -55,15 +55,32 @@ export function planSelects(expr: Expr, startMs: number, endMs: number, lookback
 }
 
 /** Loads the samples of the selected series within [mint, maxt] into typed arrays. */
+/** Growable typed scratch arrays, reused across series so each sample is copied once (by slice). */
+class Scratch {
+  buf = new Float64Array(1024);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.buf.length) {
+      const b = new Float64Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.n++] = x;
+  }
+  take(): Float64Array {
+    return this.buf.slice(0, this.n);
+  }
+}
+
 export function materialize(series: readonly StorageSeries[], mint: number, maxt: number): SelectedSeries[] {
   const out: SelectedSeries[] = [];
-  const ts: number[] = [];
-  const vs: number[] = [];
-  const stale: number[] = [];
+  const ts = new Scratch();
+  const vs = new Scratch();
+  const stale = new Scratch();
   for (const s of series) {
-    ts.length = 0;
-    vs.length = 0;
-    stale.length = 0;
+    ts.n = 0;
+    vs.n = 0;
+    stale.n = 0;
     const it = s.iterator();
     while (it.next()) {
       const t = it.t;
@@ -74,13 +91,8 @@ export function materialize(series: readonly StorageSeries[], mint: number, maxt
         vs.push(it.v);
       }
     }
-    if (ts.length === 0) continue; // Nothing a query could return (stale markers alone end nothing).
-    out.push({
-      labels: s.labels,
-      ts: Float64Array.from(ts),
-      vs: Float64Array.from(vs),
-      staleTs: stale.length > 0 ? Float64Array.from(stale) : null,
-    });
+    if (ts.n === 0) continue; // Nothing a query could return (stale markers alone end nothing).
+    out.push({ labels: s.labels, ts: ts.take(), vs: vs.take(), staleTs: stale.n > 0 ? stale.take() : null });
   }
   return out;
 }
