@@ -352,6 +352,44 @@ function compareMatrices(a, b, tol = 1e-6) {
   return out;
 }
 
+/**
+ * For topk/bottomk: compares, step by step, the sorted values of two matrix results, ignoring which
+ * series carry them. Equal values with different series mean ties were broken differently
+ * (Prometheus breaks them in Go map order: rangeEval assembles the inner matrix from a map).
+ * Returns {ok, steps, stepsWithOtherSeries, problem}.
+ */
+function compareValuesByStep(a, b, tol = 1e-6) {
+  const byStep = (m) => {
+    const out = new Map();
+    for (const s of m) {
+      const k = metricKey(s.metric);
+      for (const [t, v] of s.values) {
+        let e = out.get(t);
+        if (!e) out.set(t, (e = { vals: [], keys: [] }));
+        e.vals.push(Number(v));
+        e.keys.push(k);
+      }
+    }
+    return out;
+  };
+  const A = byStep(a);
+  const B = byStep(b);
+  const out = { ok: true, steps: A.size, stepsWithOtherSeries: 0, problem: undefined };
+  if (A.size !== B.size) return { ...out, ok: false, problem: `${A.size} vs ${B.size} steps` };
+  for (const [t, ea] of A) {
+    const eb = B.get(t);
+    if (!eb || ea.vals.length !== eb.vals.length) return { ...out, ok: false, problem: `step ${t}: ${ea.vals.length} vs ${eb?.vals.length ?? 0} values` };
+    const va = [...ea.vals].sort((x, y) => x - y);
+    const vb = [...eb.vals].sort((x, y) => x - y);
+    for (let i = 0; i < va.length; i++) {
+      const d = Math.abs(va[i] - vb[i]) / Math.max(1, Math.abs(va[i]), Math.abs(vb[i]));
+      if (!(d <= tol) && !(Number.isNaN(va[i]) && Number.isNaN(vb[i]))) return { ...out, ok: false, problem: `step ${t}: values ${va} vs ${vb}` };
+    }
+    if ([...ea.keys].sort().join() !== [...eb.keys].sort().join()) out.stepsWithOtherSeries++;
+  }
+  return out;
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
@@ -391,7 +429,18 @@ async function timeQuery(targets, query, startMs, endMs, stepMs, { runs = 5, war
       points: r.result.reduce((n, s) => n + s.values.length, 0),
     };
   }
-  if (targets.length === 2) out.compare = compareMatrices(res[targets[0].name].result, res[targets[1].name].result);
+  if (targets.length === 2) {
+    const [a, b] = [res[targets[0].name].result, res[targets[1].name].result];
+    out.compare = compareMatrices(a, b);
+    if (!out.compare.ok && /\b(topk|bottomk)\s*\(/.test(query)) {
+      const ties = compareValuesByStep(a, b);
+      out.compare.tieAware = ties;
+      if (ties.ok) {
+        out.compare.ok = true;
+        out.compare.tiesBrokenDifferently = ties.stepsWithOtherSeries;
+      }
+    }
+  }
   return out;
 }
 
@@ -454,6 +503,7 @@ module.exports = {
   queryRange,
   queryInstant,
   compareMatrices,
+  compareValuesByStep,
   median,
   timeQuery,
   mdTable,
@@ -599,6 +649,8 @@ async function loadDataset(name, cfg, f, log, { keepPrometheus = false, promethe
     log(`  strata: ${out.strata.blocks.length} full 2h blocks (+${blocks.length - out.strata.blocks.length} tail) shipped to ${bucketDir}`);
   } catch (e) {
     if (keepPrometheus) await stopTracked(prom);
+    await stopTracked(strata);
+    if (!f['keep-dirs']) fs.rmSync(strata.dir, { recursive: true, force: true });
     throw e;
   } finally {
     await stopTracked(strata);
@@ -651,7 +703,7 @@ function reportCpuProfile(profDir, label, log, n = 15) {
     log(`${label}: no CPU profile found in ${profDir}`);
     return undefined;
   }
-  const keep = path.join(require('node:os').tmpdir(), `${label}-strata-${Date.now()}.cpuprofile`);
+  const keep = path.join(require('node:os').tmpdir(), `${label.replace(/[^A-Za-z0-9-]/g, '')}-strata-${Date.now()}.cpuprofile`);
   fs.copyFileSync(file, keep);
   const sum = summarizeCpuProfile(keep, n);
   log(`${label}: Strata CPU profile ${keep}: busy ${(sum.busyMs / 1000).toFixed(1)} s; top self time:`);
@@ -660,3 +712,12 @@ function reportCpuProfile(profDir, label, log, n = 15) {
 }
 
 Object.assign(module.exports, { tailMs, loadDataset, startBucketOnlyStrata, prometheusWriteBlockDurations, reportCpuProfile });
+
+/** One-line verdict of a timeQuery comparison. */
+function describeCompare(c) {
+  if (!c) return 'n/a';
+  if (!c.ok) return `DIFFER: ${c.problem}`;
+  if (c.tiesBrokenDifferently) return `equal values; ties broken differently at ${c.tiesBrokenDifferently}/${c.tieAware.steps} steps`;
+  return 'equal';
+}
+module.exports.describeCompare = describeCompare;

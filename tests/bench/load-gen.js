@@ -6,6 +6,7 @@
  *   node tests/bench/load-gen.js --url http://127.0.0.1:9009/api/v1/push --tenant bench \
  *     [--series 100000] [--series-per-request 2000] [--concurrency 8] [--rounds 10 | --duration 60] \
  *     [--basic-auth user:pass] [--interval 15] [--start-offset 7200] [--prebuild-mb 1024] [--no-warmup] [--json]
+ *   Several push URLs (--url repeated, or comma-separated) get the requests round-robin.
  *
  * Series `id` in [0, series) has the labels
  *   __name__=bench_metric_<floor(id/1000)>, cardinality_1e1..1e4=floor(id/10^k), instance=load-gen-<floor(id/2000)>:9100,
@@ -186,14 +187,35 @@ function postOnce(url, headers, body, agent, timeoutMs) {
   });
 }
 
-/** Sends one encoded round with `concurrency` requests in flight; resolves when all are answered. */
+/**
+ * The push URLs of a target: `target.urls` (array) or `target.url` (a string, possibly
+ * comma-separated, or an array). Several URLs are used round-robin, request by request.
+ */
+function targetUrls(target) {
+  const u = target.urls ?? target.url;
+  const list = (Array.isArray(u) ? u : [u]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error('target: no url');
+  return list;
+}
+
+/**
+ * Sends one encoded round with `concurrency` requests in flight; resolves when all are answered.
+ * `url` is one URL, or a picker `() => url` (round-robin over several push URLs).
+ */
 async function sendRound(encoded, url, headers, agent, concurrency, timeoutMs, stats) {
   let next = 0;
+  const pick = typeof url === 'function' ? url : () => url;
   const start = process.hrtime.bigint();
   const worker = async () => {
     while (next < encoded.requests.length) {
       const req = encoded.requests[next++];
-      const res = await postOnce(url, headers, req.body, agent, timeoutMs);
+      const u = pick();
+      const res = await postOnce(u, headers, req.body, agent, timeoutMs);
+      if (stats.perUrl) {
+        const pu = (stats.perUrl[u] ??= { requests: 0, non2xx: 0 });
+        pu.requests++;
+        if (!(typeof res.status === 'number' && res.status >= 200 && res.status < 300)) pu.non2xx++;
+      }
       stats.requests++;
       stats.samplesSent += req.samples;
       stats.latenciesMs.push(res.ms);
@@ -206,8 +228,10 @@ async function sendRound(encoded, url, headers, agent, concurrency, timeoutMs, s
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-function newStats() {
-  return { requests: 0, samplesSent: 0, samplesAccepted: 0, latenciesMs: [], statusCounts: {}, firstErrors: {}, seconds: 0 };
+function newStats(perUrl = false) {
+  const s = { requests: 0, samplesSent: 0, samplesAccepted: 0, latenciesMs: [], statusCounts: {}, firstErrors: {}, seconds: 0 };
+  if (perUrl) s.perUrl = {};
+  return s;
 }
 
 function percentile(sorted, p) {
@@ -235,6 +259,7 @@ function summarize(stats) {
       p99: round3(percentile(sorted, 99)),
       max: round3(sorted.length ? sorted[sorted.length - 1] : 0),
     },
+    ...(stats.perUrl ? { perUrl: stats.perUrl } : {}),
   };
 }
 
@@ -244,7 +269,9 @@ function round3(x) {
 
 /**
  * Runs the warm-up round and the timed rounds against one target.
- *   target: {url, tenant?, basicAuth?, headers?}
+ *   target: {url, tenant?, basicAuth?, headers?} — `url` may also be an array or a comma-separated
+ *           list (or give `urls`): requests then go to the URLs round-robin, and the result has
+ *           per-URL request and non-2xx counts in `perUrl`.
  *   opts:   {rounds?, duration?, concurrency, timeoutMs, warmup, prebuildMb, maxRounds, log?}
  *   hooks:  {beforeTimed?(), afterTimed?(), beforeRound?(r), afterRound?(r)} — before/afterTimed
  *           bracket every in-flight window of the timed phase (once per round), so a caller can
@@ -255,6 +282,9 @@ async function runLoad(workload, target, opts = {}, hooks = {}) {
   const o = { ...DEFAULTS, ...definedOnly(opts) };
   const log = o.log ?? (() => {});
   const headers = targetHeaders(target);
+  const urls = targetUrls(target);
+  let rr = 0;
+  const url = urls.length === 1 ? urls[0] : () => urls[rr++ % urls.length];
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   const encodeStats = { mode: 'per-round', seconds: 0, rawBytes: 0, compressedBytes: 0, rounds: 0 };
   let prebuilt = opts.prebuilt;
@@ -275,16 +305,16 @@ async function runLoad(workload, target, opts = {}, hooks = {}) {
 
   const maxT = Date.now() + 5 * 60_000;
   try {
-    const warm = newStats();
+    const warm = newStats(urls.length > 1);
     const round0 = getRound(0);
     if (o.warmup) {
       hooks.beforeRound?.(0);
-      warm.seconds = await sendRound(round0, target.url, headers, agent, o.concurrency, o.timeoutMs, warm);
+      warm.seconds = await sendRound(round0, url, headers, agent, o.concurrency, o.timeoutMs, warm);
       hooks.afterRound?.(0);
       log(`warm-up: ${warm.samplesAccepted}/${warm.samplesSent} samples accepted in ${warm.seconds.toFixed(2)} s`);
     }
 
-    const timed = newStats();
+    const timed = newStats(urls.length > 1);
     const limit = o.duration === undefined ? Math.min(o.rounds ?? 10, o.maxRounds) : o.maxRounds;
     let r = 1;
     for (; r <= limit; r++) {
@@ -297,12 +327,12 @@ async function runLoad(workload, target, opts = {}, hooks = {}) {
       if (!enc) break;
       hooks.beforeRound?.(r);
       hooks.beforeTimed?.();
-      timed.seconds += await sendRound(enc, target.url, headers, agent, o.concurrency, o.timeoutMs, timed);
+      timed.seconds += await sendRound(enc, url, headers, agent, o.concurrency, o.timeoutMs, timed);
       hooks.afterTimed?.();
       hooks.afterRound?.(r);
     }
     return {
-      target: target.url,
+      target: urls.join(','),
       series: workload.series,
       seriesPerRequest: workload.seriesPerRequest,
       concurrency: o.concurrency,
@@ -357,6 +387,7 @@ function formatResult(res) {
     `  requests ${res.requests}, non-2xx ${res.non2xxCount}${res.non2xxCount ? ' ' + JSON.stringify(res.non2xx) : ''}`,
     `  latency p50 ${res.latencyMs.p50} ms, p90 ${res.latencyMs.p90} ms, p99 ${res.latencyMs.p99} ms, max ${res.latencyMs.max} ms`,
   ];
+  for (const [u, c] of Object.entries(res.perUrl ?? {})) lines.push(`  ${u}: ${c.requests} requests, ${c.non2xx} non-2xx`);
   for (const [status, body] of Object.entries(res.firstErrors)) lines.push(`  first ${status} answer: ${body}`);
   return lines.join('\n');
 }
@@ -391,20 +422,23 @@ function num(v, name) {
   return n;
 }
 
-const USAGE = `usage: node tests/bench/load-gen.js --url URL [--tenant T] [--basic-auth user:pass]
+const USAGE = `usage: node tests/bench/load-gen.js --url URL[,URL…] [--url URL]… [--tenant T] [--basic-auth user:pass]
   [--series 100000] [--series-per-request 2000] [--concurrency 8] [--rounds N | --duration SECONDS]
   [--interval 15] [--start-offset 7200] [--prebuild-mb 1024] [--timeout-ms 60000] [--no-warmup] [--json]
   (default: --rounds 10)`;
 
 async function main() {
-  const f = parseFlags(process.argv.slice(2), { booleans: ['warmup', 'json', 'help'] });
+  const f = parseFlags(process.argv.slice(2), { booleans: ['warmup', 'json', 'help'], repeated: ['url'] });
   if (f.help || !f.url) {
     console.error(USAGE);
     process.exitCode = f.help ? 0 : 2;
     return;
   }
-  const url = new URL(f.url);
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`--url must be a loopback address, got ${url.hostname}`);
+  const urls = targetUrls({ url: f.url });
+  for (const u of urls) {
+    const url = new URL(u);
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`--url must be a loopback address, got ${url.hostname}`);
+  }
   const duration = num(f.duration, 'duration');
   const opts = {
     series: num(f.series, 'series'),
@@ -421,13 +455,13 @@ async function main() {
   };
   const workload = new Workload(definedOnly(opts));
   opts.log(`labels for ${workload.series} series encoded in ${workload.labelSeconds.toFixed(1)} s`);
-  const res = await runLoad(workload, { url: f.url, tenant: f.tenant, basicAuth: f['basic-auth'] }, opts);
+  const res = await runLoad(workload, { url: urls, tenant: f.tenant, basicAuth: f['basic-auth'] }, opts);
   if (!f.json) console.log(formatResult(res));
   console.log(JSON.stringify(res));
   if (res.non2xxCount > 0) process.exitCode = 1;
 }
 
-module.exports = { Workload, runLoad, prebuildRounds, seriesLabels, counterIncrement, formatResult, parseFlags, summarize, DEFAULTS };
+module.exports = { Workload, runLoad, prebuildRounds, seriesLabels, counterIncrement, formatResult, parseFlags, summarize, targetUrls, DEFAULTS };
 
 if (require.main === module) {
   main().catch((err) => {

@@ -8,7 +8,7 @@
  *
  * Options: --series 20000 --hours 4 --interval 15        (part a/b dataset)
  *          --query-series 2000 --query-hours 26 --query-step 60 --runs 5   (part c dataset and timing)
- *          --write-runs 3  --parts a,b,c  --tenant bench  --concurrency 4
+ *          --write-runs 5  --parts a,b,c  --tenant bench  --concurrency 4
  *          --cpu-prof (profile the Strata process that serves part c)  --keep-dirs  --out results.json  --json
  *
  * Workload: load-gen.js's k6-like series (bench_metric_<id/1000>, cardinality_1e1..1e4, instance,
@@ -44,13 +44,13 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Workload, parseFlags, seriesLabels, counterIncrement } = require('./load-gen');
+const { parseFlags, seriesLabels, counterIncrement } = require('./load-gen');
 const C = require('./bench-common');
 
-const { H, M, S, BLOCK_RANGE, iso, fmt, ratio, mdTable } = C;
+const { H, S, BLOCK_RANGE, iso, fmt, ratio, mdTable } = C;
 
 const USAGE = `usage: node tests/bench/storage-bench.js [--series 20000] [--hours 4] [--interval 15]
-  [--query-series 2000] [--query-hours 26] [--query-step 60] [--runs 5] [--write-runs 3]
+  [--query-series 2000] [--query-hours 26] [--query-step 60] [--runs 5] [--write-runs 5]
   [--parts a,b,c] [--tenant bench] [--concurrency 4] [--cpu-prof] [--keep-dirs] [--out FILE] [--json]`;
 
 // ---------------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ async function partB(cfg, ds, f, log) {
   C.ensureBuilt();
   const core = C.tsdbCore();
   const { Head, writeBlock, Block, Matcher, MatchType, floatToBits, seriesKeyFromLabels, XorAppender, labelsFromObject } = core;
-  const runs = C.flagNum(f, 'write-runs', 3);
+  const runs = C.flagNum(f, 'write-runs', 5);
   const mint = ds?.start ?? C.alignedStart(cfg.hours * H + C.tailMs(cfg.intervalMs));
   const maxt = mint + BLOCK_RANGE;
   const perSeries = BLOCK_RANGE / cfg.intervalMs;
@@ -208,14 +208,14 @@ async function partC(cfg, f, log) {
       log(
         `  ${q}: prometheus ${r.prometheus.medianMs.toFixed(1)} ms, strata ${r.strata.medianMs.toFixed(1)} ms ` +
           `(${ratio(r.strata.medianMs, r.prometheus.medianMs)}); ${r.strata.series} series; ` +
-          `results ${r.compare.ok ? 'equal' : 'DIFFER: ' + r.compare.problem}`,
+          `results ${C.describeCompare(r.compare)}`,
       );
     }
     return { dataset: { ...ds, prometheus: undefined, strata: undefined, promBlocks: ds.prometheus.blocks.length, strataBlocks: ds.strata.allBlocks }, start, end, stepMs, runs, results, profDir };
   } finally {
     await C.stopTracked(strata);
     await C.stopTracked(prom);
-    if (f['cpu-prof']) partC.profile = C.reportCpuProfile(profDir, '[c]', log);
+    if (f['cpu-prof']) partC.profile = C.reportCpuProfile(profDir, 'storage-bench-c', log);
     if (!f['keep-dirs']) fs.rmSync(ds.strataDir, { recursive: true, force: true });
   }
 }
@@ -297,7 +297,7 @@ async function main() {
       fmt(r.strata.medianMs, 1),
       ratio(r.strata.medianMs, r.prometheus.medianMs),
       `${r.strata.series} / ${r.strata.points.toLocaleString('en-US')}`,
-      r.compare.ok ? `equal (max rel diff ${r.compare.maxRelDiff.toExponential(1)})` : `DIFFER: ${r.compare.problem}`,
+      `${C.describeCompare(r.compare)}${r.compare.ok ? ` (max rel diff ${r.compare.maxRelDiff.toExponential(1)})` : ''}`,
     ]);
     md.push(
       `### (c) query_range over 24 h from blocks: ${cfg.querySeries.toLocaleString('en-US')} series, step ${c.stepMs / 1000}s, median of ${c.runs} runs`,
@@ -324,7 +324,7 @@ function strip(b) {
 
 function partBMarkdown(b, cfg) {
   const rows = [
-    ['XOR append into the head (per sample, untimed in the ingester path)', fmt(b.appendMsMedian, 0), fmt(b.appendMsPerMillion, 1)],
+    ['append into a Head (ingest path; not part of the block write)', fmt(b.appendMsMedian, 0), fmt(b.appendMsPerMillion, 1)],
     ['head.cutBlock (collect + sort by labels)', fmt(b.cutMsMedian, 0), fmt(b.cutMsPerMillion, 1)],
     ['writeBlock (chunks + index + meta, fsync)', fmt(b.writeMsMedian, 0), fmt(b.writeMsPerMillion, 1)],
     ['**cutBlock + writeBlock**', fmt(b.cutMsMedian + b.writeMsMedian, 0), `**${fmt(b.cutWriteMsPerMillion, 1)}**`],

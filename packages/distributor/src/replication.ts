@@ -65,32 +65,50 @@ export async function pushReplicated(r: Replicator, tenant: string, batch: Write
       g.series.push(i);
     }
   }
+  // Like dskit's DoBatch: answer as soon as every series reached its quorum (or one cannot),
+  // without waiting for the slowest replica.
   const failures = new Uint16Array(n);
+  const successes = new Uint16Array(n);
+  let pendingSeries = n;
   let firstSoft: PushError | undefined;
-  let firstHard: { inst: IngesterInstance; err: unknown } | undefined;
   let appended = 0;
   let rejected = 0;
-  await Promise.all(
-    [...byInstance.values()].map(async ({ inst, series }) => {
+  return new Promise<PushResult>((resolve, reject) => {
+    let done = false;
+    const finish = () => {
+      done = true;
+      resolve(firstSoft === undefined ? { appended, rejected } : { appended, rejected, firstError: firstSoft });
+    };
+    if (n === 0) return finish();
+    for (const { inst, series } of byInstance.values()) {
       const sub = series.length === n ? batch : subBatch(batch, series);
-      try {
-        const res = await r.clientFor(inst).push(tenant, sub);
-        appended = Math.max(appended, res.appended);
-        rejected = Math.max(rejected, res.rejected);
-        if (res.firstError !== undefined && firstSoft === undefined) firstSoft = res.firstError;
-      } catch (err) {
-        firstHard ??= { inst, err };
-        for (const i of series) failures[i]!++;
-      }
-    }),
-  );
-  for (let i = 0; i < n; i++) {
-    if (failures[i]! > sets[i]!.maxErrors) {
-      const { inst, err } = firstHard!;
-      // Rejections a retry cannot fix (4xx) and "unavailable" (503) keep their status; the rest is 500.
-      const status = isStrataError(err) && ((err.status >= 400 && err.status < 500) || err.status === 503) ? err.status : 500;
-      throw new StrataError('ingester-push', status, `failed pushing to ingester ${inst.id}: ${(err as Error).message}`);
+      r.clientFor(inst)
+        .push(tenant, sub)
+        .then(
+          (res) => {
+            if (done) return;
+            appended = Math.max(appended, res.appended);
+            rejected = Math.max(rejected, res.rejected);
+            if (res.firstError !== undefined && firstSoft === undefined) firstSoft = res.firstError;
+            for (const i of series) {
+              const quorum = sets[i]!.instances.length - sets[i]!.maxErrors;
+              if (++successes[i]! === quorum) pendingSeries--;
+            }
+            if (pendingSeries === 0) finish();
+          },
+          (err: unknown) => {
+            if (done) return;
+            for (const i of series) {
+              if (++failures[i]! > sets[i]!.maxErrors) {
+                done = true;
+                // Rejections a retry cannot fix (4xx) and "unavailable" (503) keep their status; the rest is 500.
+                const status = isStrataError(err) && ((err.status >= 400 && err.status < 500) || err.status === 503) ? err.status : 500;
+                reject(new StrataError('ingester-push', status, `failed pushing to ingester ${inst.id}: ${(err as Error).message}`));
+                return;
+              }
+            }
+          },
+        );
     }
-  }
-  return firstSoft === undefined ? { appended, rejected } : { appended, rejected, firstError: firstSoft };
+  });
 }

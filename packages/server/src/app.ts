@@ -177,7 +177,8 @@ export class Strata {
       this.distributor = new Distributor(
         { maxRecvMsgSize: cfg['distributor.max-recv-msg-size'] },
         {
-          replicator: { ring: this.ring, clientFor: (inst) => this.clientFor(inst.addr) },
+          // One in-process ingester in -target=all: no ring lookups on the hot path.
+          ...(this.target === 'all' ? { ingester: this.ingester } : { replicator: { ring: this.ring, clientFor: (inst) => this.clientFor(inst.addr) } }),
           haDedupe,
           overrides: this.overrides,
           registry: this.registry,

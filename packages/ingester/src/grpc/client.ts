@@ -27,6 +27,9 @@ export interface IngesterGrpcClientOptions {
 }
 
 export const DEFAULT_PUSH_TIMEOUT_MS = 2000;
+
+/** Encoded PushRequests by batch, shared by all clients; entries go with their batch. */
+const encodedBatches = new WeakMap<WriteBatch, Buffer>();
 export const DEFAULT_QUERY_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_MSG_SIZE = 100 << 20;
 
@@ -84,7 +87,13 @@ export class IngesterGrpcClient implements IngesterClient {
   }
 
   async push(tenant: string, batch: WriteBatch): Promise<PushResult> {
-    const r = await this.unary(this.def.push, 'Push', tenant, encodePushRequest(batch), this.timeoutMs);
+    // With replication the same batch often goes to several ingesters: encode it once.
+    let body = encodedBatches.get(batch);
+    if (body === undefined) {
+      body = encodePushRequest(batch);
+      encodedBatches.set(batch, body);
+    }
+    const r = await this.unary(this.def.push, 'Push', tenant, body, this.timeoutMs);
     const fe = r.firstError;
     return fe === null || fe === undefined
       ? { appended: r.appended, rejected: r.rejected }
