@@ -116,13 +116,13 @@ export class Strata {
     if (this.target !== 'all' && inMemoryRing) {
       throw new Error(`-target=${this.target} needs a shared ring: set -ingester.ring.store=redis`);
     }
-    this.kv = createKV({ store: cfg['ingester.ring.store'] as 'inmemory' | 'redis', redisEndpoint: cfg['ingester.ring.redis.endpoint'], prefix: cfg['ingester.ring.prefix'] }, logger.child({ component: 'kv' }));
+    this.kv = createKV({ store: cfg['ingester.ring.store'] as 'inmemory' | 'redis', redisEndpoint: cfg['ingester.ring.redis.endpoint'], prefix: cfg['ingester.ring.prefix'] }, logger);
     this.stoppers.push(() => this.kv!.close());
     // With -target=all and the in-memory ring there is exactly one ingester: replication factor 1.
     const rf = this.target === 'all' && inMemoryRing ? 1 : cfg['ingester.ring.replication-factor'];
     this.ring = new Ring(
       { ringKey: RING_KEY, heartbeatTimeout: cfg['ingester.ring.heartbeat-timeout'], replicationFactor: rf, zoneAwarenessEnabled: cfg['ingester.ring.zone-awareness-enabled'] },
-      { kv: this.kv, logger: logger.child({ component: 'ring' }) },
+      { kv: this.kv, logger },
     );
     if (this.target !== 'all') {
       this.pool = new IngesterClientPool({
@@ -160,7 +160,7 @@ export class Strata {
           heartbeatPeriod: cfg['ingester.ring.heartbeat-period'],
           ringKey: RING_KEY,
         },
-        { kv: this.kv, logger: logger.child({ component: 'lifecycler' }) },
+        { kv: this.kv, logger },
       );
     }
     if (this.has('distributor')) {
@@ -170,7 +170,7 @@ export class Strata {
           kv: this.kv,
           overrides: this.overrides,
           registry: this.registry,
-          logger: logger.child({ component: 'ha-tracker' }),
+          logger,
         });
         haDedupe = new HADedupe({ tracker: this.haTracker, overrides: this.overrides, registry: this.registry });
       }
