@@ -1,7 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import { discardedSamplesCounter, isStrataError } from '@strata/common';
 import { HAErrorIds, type HATracker } from './ha-tracker';
-import { DecodeError } from './write-request-decoder';
+import { DecodeError, ProtoWalker } from './proto-walker';
 
 /**
  * The HA-dedupe step of a push, run before decoding and validation, as Mimir's
@@ -121,55 +121,7 @@ export class HADedupe {
 
 const utf8 = new TextDecoder('utf-8');
 
-class Walker {
-  pos = 0;
-  constructor(readonly b: Uint8Array) {}
-
-  uvarint(): number {
-    const b = this.b;
-    let x = 0;
-    let s = 0;
-    for (;;) {
-      if (this.pos >= b.length) throw new DecodeError('unexpected EOF in varint');
-      const c = b[this.pos++]!;
-      if (s > 49) throw new DecodeError('varint overflow');
-      x += (c & 0x7f) * 2 ** s;
-      if (c < 0x80) return x;
-      s += 7;
-    }
-  }
-
-  /** Skips a field of wire type `wt` that must end by `end`. */
-  skip(wt: number, end: number): void {
-    switch (wt) {
-      case 0:
-        this.uvarint();
-        break;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2: {
-        const len = this.uvarint(); // (not `pos += uvarint()`: that reads pos before the varint)
-        this.pos += len;
-        break;
-      }
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new DecodeError(`invalid wire type ${wt}`);
-    }
-    if (this.pos > end) throw new DecodeError('unexpected EOF');
-  }
-
-  /** Enters a length-delimited field: returns its end. */
-  sub(end: number): number {
-    const len = this.uvarint();
-    const e = this.pos + len;
-    if (e > end) throw new DecodeError('unexpected EOF');
-    return e;
-  }
-
+class Walker extends ProtoWalker {
   nameIs(s: number, l: number, name: Buffer): boolean {
     if (l !== name.length) return false;
     for (let i = 0; i < l; i++) if (this.b[s + i] !== name[i]) return false;

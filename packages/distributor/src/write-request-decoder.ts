@@ -1,4 +1,5 @@
 import { compareStrings, labelsToString, seriesKeyFromLabels, WriteBatch, type Label } from '@strata/tsdb-core';
+import { DecodeError, ProtoWalker } from './proto-walker';
 import { ErrorIds, messages } from './validation-errors';
 
 /**
@@ -8,9 +9,7 @@ import { ErrorIds, messages } from './validation-errors';
  * style-and-performance.md B.5); this walker allocates only the series-key string per series.
  */
 
-export class DecodeError extends Error {
-  override name = 'DecodeError';
-}
+export { DecodeError };
 
 export interface ValidationLimits {
   maxLabelNamesPerSeries: number;
@@ -89,9 +88,9 @@ function cmpBytes(b: Uint8Array, s1: number, l1: number, s2: number, l2: number)
 
 const NAME_BYTES = [0x5f, 0x5f, 0x6e, 0x61, 0x6d, 0x65, 0x5f, 0x5f]; // "__name__"
 
-export class WriteRequestDecoder {
+export class WriteRequestDecoder extends ProtoWalker {
+  /** The request being decoded (a Buffer view of `b`, for latin1 key strings). */
   private buf: Buffer = Buffer.alloc(0);
-  private pos = 0;
   // Per-label scratch: nameStart, nameLen, valueStart, valueLen.
   private lbl = new Int32Array(4 * 64);
   private order = new Int32Array(64);
@@ -100,12 +99,17 @@ export class WriteRequestDecoder {
   private dropName = '';
   private keyScratch: Buffer = Buffer.allocUnsafe(1024);
 
+  constructor() {
+    super(new Uint8Array(0));
+  }
+
   /**
    * Decodes `buf`, appending valid series to `batch` and reporting rejected ones to `sink`.
    * Throws DecodeError on malformed protobuf (then nothing should be ingested).
    */
   decode(buf: Uint8Array, limits: ValidationLimits, batch: WriteBatch, sink: DiscardSink, opts?: DecodeOptions): DecodeResult {
     this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.b = this.buf;
     this.pos = 0;
     const dropLabel = opts?.dropLabel;
     if (dropLabel === undefined || dropLabel === '') this.drop = null;
@@ -127,9 +131,9 @@ export class WriteRequestDecoder {
         this.pos = e;
       } else if (field === 3 && wt === 2) {
         res.metadata++;
-        this.skip(wt);
+        this.skip(wt, this.buf.length);
       } else {
-        this.skip(wt);
+        this.skip(wt, this.buf.length);
       }
     }
     if (this.pos !== end) throw new DecodeError('unexpected EOF');
@@ -180,7 +184,7 @@ export class WriteRequestDecoder {
             if (fieldIdx !== 1) canonical = false;
           } else {
             canonical = false;
-            this.skip(t & 7);
+            this.skip(t & 7, this.buf.length);
           }
           fieldIdx++;
         }
@@ -224,7 +228,7 @@ export class WriteRequestDecoder {
           } else if (t === 0x10) {
             ts = this.int64();
           } else {
-            this.skip(t & 7);
+            this.skip(t & 7, this.buf.length);
           }
         }
         if (this.pos !== e) throw new DecodeError('unexpected EOF in Sample');
@@ -238,14 +242,14 @@ export class WriteRequestDecoder {
       } else if (field === 4 && wt === 2) {
         sawOther = true;
         histograms++;
-        this.skip(wt);
+        this.skip(wt, this.buf.length);
       } else if (field === 3 && wt === 2) {
         sawOther = true;
         res.exemplars++;
-        this.skip(wt);
+        this.skip(wt, this.buf.length);
       } else {
         sawOther = true;
-        this.skip(wt);
+        this.skip(wt, this.buf.length);
       }
     }
     if (this.pos !== end) throw new DecodeError('unexpected EOF in TimeSeries');
@@ -445,26 +449,4 @@ export class WriteRequestDecoder {
     return (hi | 0) * 4294967296 + (lo >>> 0);
   }
 
-  private skip(wt: number): void {
-    switch (wt) {
-      case 0:
-        while (this.pos < this.buf.length && this.buf[this.pos]! >= 0x80) this.pos++;
-        this.pos++;
-        break;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2: {
-        const len = this.uvarint32();
-        this.pos += len;
-        break;
-      }
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new DecodeError(`invalid wire type ${wt}`);
-    }
-    if (this.pos > this.buf.length) throw new DecodeError('unexpected EOF');
-  }
 }
