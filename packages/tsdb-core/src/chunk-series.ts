@@ -2,6 +2,7 @@ import { XorIterator } from './chunkenc/xor';
 import type { ChunkData } from './ingest';
 import type { Labels } from './labels';
 import type { SampleIterator, Series } from './querier';
+import type { SampleBuffer } from './sample-buffer';
 
 /** Iterates the samples of consecutive, non-overlapping chunks within [mint, maxt]. */
 export class ChunksIterator implements SampleIterator {
@@ -54,5 +55,25 @@ export class ChunkSeries implements Series {
 
   iterator(): SampleIterator {
     return new ChunksIterator(this.chunks, this.mint, this.maxt);
+  }
+
+  decodeInto(mint: number, maxt: number, buf: SampleBuffer): void {
+    const lo = Math.max(mint, this.mint);
+    const hi = Math.min(maxt, this.maxt);
+    let dec: XorIterator | null = null;
+    for (const c of this.chunks) {
+      if (c.maxt < lo || c.mint > hi) continue;
+      if (c.encoding !== 1) throw new Error(`unsupported chunk encoding ${c.encoding}`);
+      if (dec === null) dec = new XorIterator(c.data);
+      else dec.reset(c.data);
+      buf.ensure(dec.numSamples());
+      while (dec.next()) {
+        const t = dec.t;
+        if (t < lo) continue;
+        if (t > hi) break;
+        if (dec.stale) buf.pushStale(t);
+        else buf.push(t, dec.v);
+      }
+    }
   }
 }

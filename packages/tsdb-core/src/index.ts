@@ -14,6 +14,7 @@ export {
 export { MatchType, Matcher } from './matchers';
 export type { SampleIterator, Series, Querier } from './querier';
 export { ArraySampleIterator } from './querier';
+export { SampleBuffer, readSeriesInto } from './sample-buffer';
 export type { SeriesKey } from './series-key';
 export { seriesKeyFromLabels, labelsFromSeriesKey, seriesKeyLabel } from './series-key';
 export { WriteBatch } from './ingest';

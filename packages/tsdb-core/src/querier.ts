@@ -1,5 +1,6 @@
 import type { Labels } from './labels';
 import type { Matcher } from './matchers';
+import type { SampleBuffer } from './sample-buffer';
 
 /**
  * Iterates the samples of one series in time order. Fields are updated in place by `next()` so that
@@ -17,6 +18,11 @@ export interface SampleIterator {
 export interface Series {
   readonly labels: Labels;
   iterator(): SampleIterator;
+  /**
+   * Optional fast path: appends the samples within [mint, maxt] (intersected with the series' own
+   * range) to `buf`, exactly what iterating would give. See readSeriesInto.
+   */
+  decodeInto?(mint: number, maxt: number, buf: SampleBuffer): void;
 }
 
 /**
