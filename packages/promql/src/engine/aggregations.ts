@@ -4,7 +4,7 @@ import { PromQLError } from '../errors';
 import { formatGoFloatF, formatGoFloatG, goQuote } from '../parser/lexer';
 import { deleteLabels, isValidLabelName, keepLabels, setLabel, signatureOn, signatureWithout } from './labels';
 import { lessNaNFirst, quantile } from './quantile';
-import type { Sample, Vector } from './types';
+import type { Matrix, Sample, Vector } from './types';
 
 /**
  * Aggregation operators (Prometheus engine.go `aggregation`, 2.42): groups are created in order of
@@ -238,4 +238,186 @@ export function aggregate(
     out.push({ metric: g.labels, t: 0, v: g.value });
   }
   return out;
+}
+
+/** Aggregations that aggregateMatrix evaluates (no parameter, one value per group and step). */
+const MATRIX_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>(['sum', 'avg', 'count', 'min', 'max', 'group', 'stddev', 'stdvar']);
+
+export function canAggregateMatrix(op: AggregateOp): boolean {
+  return MATRIX_OPS.has(op);
+}
+
+/** At most this many (group, step) cells are accumulated at once; longer ranges go in slices of steps. */
+const MAX_CELLS = 1 << 20;
+
+export interface MatrixAggregation {
+  out: Matrix;
+  /** Input samples and output samples per step, for the evaluator's sample accounting. */
+  inPerStep: Float64Array;
+  outPerStep: Float64Array;
+}
+
+/**
+ * The parameterless aggregations over a whole step-aligned matrix at once: each input series is
+ * mapped to its group once, then its points are accumulated into (group, step) cells. The result
+ * per group and step is the one `aggregate` computes for that step's vector: contributions arrive
+ * in the same order (input series order), with the same first-value and update rules. Groups come
+ * out in order of first appearance in the input. `tick` is called regularly (timeouts).
+ */
+export function aggregateMatrix(
+  op: AggregateOp,
+  grouping: readonly string[],
+  without: boolean,
+  input: Matrix,
+  start: number,
+  interval: number,
+  nSteps: number,
+  tick: () => void,
+  maxCells = MAX_CELLS,
+): MatrixAggregation {
+  const keyFn = groupingKeyFunc(grouping, without);
+  const groupingSet = new Set(grouping);
+  const withoutSet = without ? new Set([...grouping, METRIC_NAME]) : null;
+  const groupOf = new Int32Array(input.length);
+  const index = new Map<string, number>();
+  const groupLabels: Labels[] = [];
+  for (let i = 0; i < input.length; i++) {
+    const metric = input[i]!.metric;
+    const k = keyFn(metric);
+    let g = index.get(k);
+    if (g === undefined) {
+      g = groupLabels.length;
+      index.set(k, g);
+      groupLabels.push(withoutSet ? deleteLabels(metric, withoutSet) : keepLabels(metric, groupingSet));
+    }
+    groupOf[i] = g;
+  }
+  const nGroups = groupLabels.length;
+  const outTs: number[][] = groupLabels.map(() => []);
+  const outVs: number[][] = groupLabels.map(() => []);
+  const inPerStep = new Float64Array(nSteps);
+  const outPerStep = new Float64Array(nSteps);
+  const cursor = new Int32Array(input.length);
+  const sliceSteps = Math.max(1, Math.min(nSteps, Math.floor(maxCells / Math.max(1, nGroups))));
+  const cells = nGroups * sliceSteps;
+  const cnt = new Float64Array(cells);
+  const val = new Float64Array(cells);
+  const mean = op === 'avg' || op === 'stddev' || op === 'stdvar' ? new Float64Array(cells) : null;
+
+  for (let first = 0; first < nSteps; first += sliceSteps) {
+    const w = Math.min(sliceSteps, nSteps - first);
+    const limit = start + (first + w - 1) * interval;
+    if (first > 0) {
+      cnt.fill(0);
+      val.fill(0);
+    }
+    for (let i = 0; i < input.length; i++) {
+      if ((i & 1023) === 0) tick();
+      const s = input[i]!;
+      const ts = s.ts;
+      const vs = s.vs;
+      const n = ts.length;
+      const base = groupOf[i]! * sliceSteps - first;
+      let j = cursor[i]!;
+      for (; j < n; j++) {
+        const t = ts[j]!;
+        if (t > limit) break;
+        const k = (t - start) / interval;
+        inPerStep[k] = inPerStep[k]! + 1;
+        const c = base + k;
+        const v = vs[j]!;
+        const seen = cnt[c]!;
+        cnt[c] = seen + 1;
+        if (seen === 0) {
+          switch (op) {
+            case 'stddev':
+            case 'stdvar':
+              val[c] = 0;
+              mean![c] = v;
+              break;
+            case 'avg':
+              mean![c] = v;
+              break;
+            case 'group':
+              val[c] = 1;
+              break;
+            default:
+              val[c] = v;
+          }
+          continue;
+        }
+        switch (op) {
+          case 'sum':
+            val[c] = val[c]! + v;
+            break;
+          case 'avg': {
+            const count = seen + 1;
+            const m = mean![c]!;
+            if (m === Infinity || m === -Infinity) {
+              // As aggregate(): same-sign Inf or a finite value cannot change an infinite mean.
+              if ((v === Infinity || v === -Infinity) && m > 0 === v > 0) break;
+              if (Number.isFinite(v)) break;
+            }
+            mean![c] = m + (v / count - m / count);
+            break;
+          }
+          case 'max': {
+            const cur = val[c]!;
+            if (cur < v || Number.isNaN(cur)) val[c] = v;
+            break;
+          }
+          case 'min': {
+            const cur = val[c]!;
+            if (cur > v || Number.isNaN(cur)) val[c] = v;
+            break;
+          }
+          case 'stddev':
+          case 'stdvar': {
+            const count = seen + 1;
+            const m = mean![c]!;
+            const delta = v - m;
+            const m2 = m + delta / count;
+            mean![c] = m2;
+            val[c] = val[c]! + delta * (v - m2);
+            break;
+          }
+          default: // count, group: nothing but the count
+        }
+      }
+      cursor[i] = j;
+    }
+    for (let g = 0; g < nGroups; g++) {
+      const base = g * sliceSteps;
+      const ots = outTs[g]!;
+      const ovs = outVs[g]!;
+      for (let k = 0; k < w; k++) {
+        const c = base + k;
+        const count = cnt[c]!;
+        if (count === 0) continue;
+        let v: number;
+        switch (op) {
+          case 'avg':
+            v = mean![c]!;
+            break;
+          case 'count':
+            v = count;
+            break;
+          case 'stdvar':
+            v = val[c]! / count;
+            break;
+          case 'stddev':
+            v = Math.sqrt(val[c]! / count);
+            break;
+          default:
+            v = val[c]!;
+        }
+        ots.push(start + (first + k) * interval);
+        ovs.push(v);
+        outPerStep[first + k] = outPerStep[first + k]! + 1;
+      }
+    }
+  }
+  const out: Matrix = [];
+  for (let g = 0; g < nGroups; g++) if (outTs[g]!.length > 0) out.push({ metric: groupLabels[g]!, ts: outTs[g]!, vs: outVs[g]! });
+  return { out, inPerStep, outPerStep };
 }

@@ -4,8 +4,8 @@ import { parseExpr } from '../parser/parser';
 import { PromQLError } from '../errors';
 import { type EvalContext, Evaluator } from './evaluator';
 import { preprocessExpr } from './preprocess';
-import { type SelectPlan, clampView, materialize, planSelects } from './selectors';
-import { type Matrix, type SelectedSeries, isStringValue } from './types';
+import { type SelectPlan, Selection, planSelects } from './selectors';
+import { type Matrix, isStringValue } from './types';
 
 export type QueryResult =
   | { resultType: 'vector'; result: { metric: Labels; t: number; v: number }[] }
@@ -148,7 +148,7 @@ export class Engine {
     start: number,
     end: number,
     lookbackDelta: number,
-  ): Promise<Map<VectorSelector, readonly SelectedSeries[]>> {
+  ): Promise<Map<VectorSelector, Selection>> {
     const groups = new Map<string, SelectPlan[]>();
     for (const p of planSelects(expr, start, end, lookbackDelta)) {
       const key = p.node.matchers
@@ -173,7 +173,7 @@ export class Engine {
         }
       }
     }
-    const data = new Map<VectorSelector, readonly SelectedSeries[]>();
+    const data = new Map<VectorSelector, Selection>();
     await Promise.all(
       fetches.map(async (f) => {
         let series;
@@ -183,11 +183,8 @@ export class Engine {
           if (e instanceof PromQLError) throw e;
           throw new PromQLError('internal', `expanding series: ${(e as Error).message ?? String(e)}`);
         }
-        const selected = materialize(series, f.mint, f.maxt);
         // Each selector sees only its own range, as if it had been selected alone.
-        for (const p of f.plans) {
-          data.set(p.node, f.plans.length === 1 ? selected : clampView(selected, p.mint, p.maxt));
-        }
+        for (const p of f.plans) data.set(p.node, new Selection(series, p.mint, p.maxt));
       }),
     );
     return data;

@@ -1,4 +1,4 @@
-import { compareStrings, type Labels } from '@strata/tsdb-core';
+import { METRIC_NAME, SampleBuffer, compareStrings, type Labels } from '@strata/tsdb-core';
 import {
   type AggregateExpr,
   type BinaryExpr,
@@ -12,7 +12,7 @@ import {
   exprType,
 } from '../parser/ast';
 import { PromQLError } from '../errors';
-import { aggregate, groupingKeyFunc } from './aggregations';
+import { aggregate, aggregateMatrix, canAggregateMatrix, groupingKeyFunc } from './aggregations';
 import {
   scalarBinop,
   signatureFunc,
@@ -23,9 +23,9 @@ import {
   vectorUnless,
 } from './binops';
 import { EvalNodeHelper, FUNCTION_IMPLS, type RangeWindow, labelsForAbsent } from './functions';
-import { dropMetricName, seriesKey } from './labels';
+import { dropMetricName, getLabelValue, seriesKey } from './labels';
 import { unwrap } from './preprocess';
-import { lowerBound, upperBound } from './selectors';
+import { type Selection, lowerBound, upperBound } from './selectors';
 import {
   EMPTY_LABELS,
   type Matrix,
@@ -46,8 +46,8 @@ export interface EvalContext {
   /** Date.now() value after which the query times out. */
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
-  /** The loaded series of every vector selector of the (preprocessed) expression. */
-  readonly data: ReadonlyMap<VectorSelector, readonly SelectedSeries[]>;
+  /** The selected series of every vector selector of the (preprocessed) expression. */
+  readonly data: ReadonlyMap<VectorSelector, Selection>;
 }
 
 const ENV = 'query execution';
@@ -253,40 +253,47 @@ export class Evaluator {
 
   // ---- selectors ------------------------------------------------------------------------------
 
-  private selected(vs: VectorSelector): readonly SelectedSeries[] {
+  private selected(vs: VectorSelector): Selection {
     const d = this.ctx.data.get(vs);
     if (!d) throw new PromQLError('internal', 'vector selector was not populated');
     return d;
   }
 
+  /** Instant selector: per series (decoded one at a time), the newest sample within the lookback at each step. */
   private evalVectorSelector(vs: VectorSelector): Matrix {
     const mat: Matrix = [];
     const max = this.ctx.maxSamples;
     const lookback = this.ctx.lookbackDelta;
-    for (const s of this.selected(vs)) {
+    const sel = this.selected(vs);
+    const buf = new SampleBuffer();
+    for (let si = 0; si < sel.series.length; si++) {
       this.checkDone();
-      const ser: Series = { metric: s.labels, ts: [], vs: [] };
-      const n = s.ts.length;
-      const stale = s.staleTs;
-      const ns = stale ? stale.length : 0;
+      if (!sel.read(si, buf)) continue;
+      const sts = buf.ts;
+      const svs = buf.vs;
+      const n = buf.n;
+      const stale = buf.nStale > 0 ? buf.staleTs : null;
+      const ns = buf.nStale;
+      const ts: number[] = [];
+      const vals: number[] = [];
       let i = 0;
       let j = 0;
-      for (let ts = this.start; ts <= this.end; ts += this.interval) {
-        const ref = (vs.timestamp ?? ts) - vs.originalOffset;
-        while (i < n && s.ts[i]! <= ref) i++;
+      for (let t = this.start; t <= this.end; t += this.interval) {
+        const ref = (vs.timestamp ?? t) - vs.originalOffset;
+        while (i < n && sts[i]! <= ref) i++;
         if (i === 0) continue;
-        const t = s.ts[i - 1]!;
-        if (t < ref - lookback) continue;
-        if (stale) {
+        const st = sts[i - 1]!;
+        if (st < ref - lookback) continue;
+        if (stale !== null) {
           while (j < ns && stale[j]! <= ref) j++;
-          if (j > 0 && stale[j - 1]! > t) continue; // The newest sample is a stale marker.
+          if (j > 0 && stale[j - 1]! > st) continue; // The newest sample is a stale marker.
         }
         if (this.currentSamples >= max) throw tooManySamples();
-        ser.ts.push(ts);
-        ser.vs.push(s.vs[i - 1]!);
+        ts.push(t);
+        vals.push(svs[i - 1]!);
         this.currentSamples++;
       }
-      if (ser.ts.length > 0) mat.push(ser);
+      if (ts.length > 0) mat.push({ metric: sel.series[si]!.labels, ts, vs: vals });
     }
     return mat;
   }
@@ -295,7 +302,7 @@ export class Evaluator {
   private vectorSelectorAt(vs: VectorSelector, ref: number): Vector {
     const out: Vector = [];
     const lookback = this.ctx.lookbackDelta;
-    for (const s of this.selected(vs)) {
+    for (const s of this.selected(vs).all()) {
       const i = upperBound(s.ts, ref);
       if (i === 0) continue;
       const t = s.ts[i - 1]!;
@@ -316,7 +323,7 @@ export class Evaluator {
     const maxt = (vs.timestamp ?? this.start) - vs.originalOffset;
     const mint = maxt - ms.range;
     const mat: Matrix = [];
-    for (const s of this.selected(vs)) {
+    for (const s of this.selected(vs).all()) {
       this.checkDone();
       const lo = lowerBound(s.ts, mint);
       const hi = upperBound(s.ts, maxt);
@@ -431,6 +438,7 @@ export class Evaluator {
     const grouping = [...e.grouping].sort(compareStrings);
     const keyFn = groupingKeyFunc(grouping, e.without);
     const param = e.param ? unwrap(e.param) : null;
+    if (param === null && canAggregateMatrix(e.op)) return this.aggregateWhole(e, grouping);
     if (param && param.type === 'StringLiteral') {
       const label = param.val;
       return this.rangeEval(keyFn, (v, sh) => aggregate(e.op, grouping, e.without, label, v[0]!, sh[0]!), [e.expr]);
@@ -440,6 +448,36 @@ export class Evaluator {
       (v, sh) => aggregate(e.op, grouping, e.without, e.param ? v[0]![0]!.v : 0, v[1]!, sh[1]!),
       [e.param, e.expr],
     );
+  }
+
+  /**
+   * Parameterless aggregations over the whole input matrix at once (aggregateMatrix), with the
+   * sample accounting rangeEval would do step by step.
+   */
+  private aggregateWhole(e: AggregateExpr, grouping: readonly string[]): Matrix {
+    const originalNumSamples = this.currentSamples;
+    const input = this.evalMatrix(e.expr);
+    const nSteps = Math.floor((this.end - this.start) / this.interval) + 1;
+    const { out, inPerStep, outPerStep } = aggregateMatrix(
+      e.op,
+      grouping,
+      e.without,
+      input,
+      this.start,
+      this.interval,
+      nSteps,
+      () => this.checkDone(),
+    );
+    const max = this.ctx.maxSamples;
+    let temp = this.currentSamples;
+    for (let k = 0; k < nSteps; k++) {
+      const n = inPerStep[k]!;
+      if (n > 0 && temp + n > max) throw tooManySamples();
+      temp += outPerStep[k]!;
+      if (temp + n > max) throw tooManySamples();
+    }
+    this.currentSamples = originalNumSamples + totalSamples(out);
+    return out;
   }
 
   // ---- function calls -------------------------------------------------------------------------
@@ -480,7 +518,9 @@ export class Evaluator {
     const impl = FUNCTION_IMPLS[e.func.name]!;
     const fn = impl.range!;
     const arg = unwrap(e.args[matrixArgIndex]!) as MatrixSelector | SubqueryExpr;
-    let input: readonly SelectedSeries[];
+    // The input series: a selection read one series at a time, or a subquery's matrix.
+    let sel: Selection | null = null;
+    let sub: readonly SelectedSeries[] = [];
     let range: number;
     let at: number | null;
     let offset: number;
@@ -488,7 +528,7 @@ export class Evaluator {
     if (arg.type === 'SubqueryExpr') {
       const mat = this.evalMatrix(arg);
       subquerySamples = totalSamples(mat);
-      input = mat.map((s) => ({
+      sub = mat.map((s) => ({
         labels: s.metric,
         ts: Float64Array.from(s.ts),
         vs: Float64Array.from(s.vs),
@@ -498,7 +538,7 @@ export class Evaluator {
       at = arg.timestamp;
       offset = arg.originalOffset;
     } else {
-      input = this.selected(arg.vectorSelector);
+      sel = this.selected(arg.vectorSelector);
       range = arg.range;
       at = arg.vectorSelector.timestamp;
       offset = arg.vectorSelector.originalOffset;
@@ -508,39 +548,63 @@ export class Evaluator {
     const others: (Matrix | null)[] = e.args.map((a, i) =>
       i === matrixArgIndex || exprType(a) === 'string' ? null : this.evalMatrix(a),
     );
+    const hasOthers = others.some((o) => o !== null);
     const scalars: number[] = e.args.map(() => NaN);
     const enh = new EvalNodeHelper();
     const max = this.ctx.maxSamples;
     const mat: Matrix = [];
     const w: RangeWindow = { ts: [], vs: [], lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, range };
     let windowCount = 0;
+    const buf = sel !== null ? new SampleBuffer() : null;
+    const count = sel !== null ? sel.series.length : sub.length;
+    const keepName = impl.keepMetricName === true;
+    // Dropping the metric name can make two input series equal only if their names differ.
+    let firstName: string | null = null;
+    let namesDiffer = false;
 
-    for (const s of input) {
+    for (let si = 0; si < count; si++) {
       this.checkDone();
+      let labels: Labels;
+      let sts: ArrayLike<number>;
+      let n: number;
+      if (sel !== null) {
+        if (!sel.read(si, buf!)) continue;
+        labels = sel.series[si]!.labels;
+        sts = buf!.ts;
+        w.vs = buf!.vs;
+        n = buf!.n;
+      } else {
+        const s = sub[si]!;
+        labels = s.labels;
+        sts = s.ts;
+        w.vs = s.vs;
+        n = s.ts.length;
+      }
+      w.ts = sts;
       this.currentSamples -= windowCount;
       windowCount = 0;
-      const ser: Series = { metric: impl.keepMetricName ? s.labels : dropMetricName(s.labels), ts: [], vs: [] };
-      const n = s.ts.length;
-      w.ts = s.ts;
-      w.vs = s.vs;
+      const outTs: number[] = [];
+      const outVs: number[] = [];
       let lo = 0;
       let hi = 0;
       for (let ts = this.start, step = 0; ts <= this.end; ts += this.interval, step++) {
-        for (let j = 0; j < others.length; j++) {
-          const o = others[j];
-          if (o) scalars[j] = o[0]!.vs[step]!;
+        if (hasOthers) {
+          for (let j = 0; j < others.length; j++) {
+            const o = others[j];
+            if (o) scalars[j] = o[0]!.vs[step]!;
+          }
         }
         // An @ range is fixed in single-step evaluation; as the argument of an @-unsafe function
         // in a range evaluation, Prometheus 2.42 shifts it with the step (see evalSubquery).
         const maxt = (at !== null ? at + (ts - this.start) : ts) - offset;
         const mint = maxt - range;
-        while (hi < n && s.ts[hi]! <= maxt) hi++;
-        while (lo < hi && s.ts[lo]! < mint) lo++;
-        const count = hi - lo;
-        this.currentSamples += count - windowCount;
-        windowCount = count;
+        while (hi < n && sts[hi]! <= maxt) hi++;
+        while (lo < hi && sts[lo]! < mint) lo++;
+        const c = hi - lo;
+        this.currentSamples += c - windowCount;
+        windowCount = c;
         if (this.currentSamples > max) throw tooManySamples();
-        if (count === 0) continue;
+        if (c === 0) continue;
         w.lo = lo;
         w.hi = hi;
         w.rangeStart = mint;
@@ -548,20 +612,25 @@ export class Evaluator {
         enh.ts = ts;
         const r = fn(w, scalars, enh);
         if (r !== null) {
-          ser.ts.push(ts);
-          ser.vs.push(r);
+          outTs.push(ts);
+          outVs.push(r);
         }
       }
-      if (ser.ts.length > 0) {
-        if (this.currentSamples + ser.ts.length > max) throw tooManySamples();
-        this.currentSamples += ser.ts.length;
-        mat.push(ser);
+      if (outTs.length > 0) {
+        if (this.currentSamples + outTs.length > max) throw tooManySamples();
+        this.currentSamples += outTs.length;
+        if (!keepName && !namesDiffer) {
+          const name = getLabelValue(labels, METRIC_NAME);
+          if (firstName === null) firstName = name;
+          else if (name !== firstName) namesDiffer = true;
+        }
+        mat.push({ metric: keepName ? labels : dropMetricName(labels), ts: outTs, vs: outVs });
       }
     }
     this.currentSamples -= windowCount + subquerySamples;
 
     if (e.func.name === 'absent_over_time') return this.absentOverTime(mat, e);
-    if (containsSameLabelset(mat)) execError('vector cannot contain metrics with the same labelset');
+    if (namesDiffer && containsSameLabelset(mat)) execError('vector cannot contain metrics with the same labelset');
     return mat;
   }
 

@@ -1,4 +1,4 @@
-import type { Series as StorageSeries } from '@strata/tsdb-core';
+import { SampleBuffer, readSeriesInto, type Series as StorageSeries } from '@strata/tsdb-core';
 import { type Expr, type VectorSelector, inspect } from '../parser/ast';
 import type { SelectedSeries } from './types';
 
@@ -54,69 +54,49 @@ export function planSelects(expr: Expr, startMs: number, endMs: number, lookback
   return plans;
 }
 
-/** Loads the samples of the selected series within [mint, maxt] into typed arrays. */
-/** Growable typed scratch arrays, reused across series so each sample is copied once (by slice). */
-class Scratch {
-  buf = new Float64Array(1024);
-  n = 0;
-  push(x: number): void {
-    if (this.n === this.buf.length) {
-      const b = new Float64Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
-    this.buf[this.n++] = x;
-  }
-  take(): Float64Array {
-    return this.buf.slice(0, this.n);
-  }
-}
+/**
+ * The series one vector selector selected, with the time range it may look at. Samples are decoded
+ * when evaluation needs them: the hot paths (instant selectors, range functions) read one series at
+ * a time into a shared SampleBuffer, evaluate it over all steps and move on, as Prometheus does, so
+ * a query never holds more than one series' decoded samples; the rarer paths take every series as
+ * typed arrays (`all()`, decoded once and cached).
+ */
+export class Selection {
+  private cached: SelectedSeries[] | null = null;
 
-export function materialize(series: readonly StorageSeries[], mint: number, maxt: number): SelectedSeries[] {
-  const out: SelectedSeries[] = [];
-  const ts = new Scratch();
-  const vs = new Scratch();
-  const stale = new Scratch();
-  for (const s of series) {
-    ts.n = 0;
-    vs.n = 0;
-    stale.n = 0;
-    const it = s.iterator();
-    while (it.next()) {
-      const t = it.t;
-      if (t < mint || t > maxt) continue;
-      if (it.stale) stale.push(t);
-      else {
-        ts.push(t);
-        vs.push(it.v);
-      }
-    }
-    if (ts.n === 0) continue; // Nothing a query could return (stale markers alone end nothing).
-    out.push({ labels: s.labels, ts: ts.take(), vs: vs.take(), staleTs: stale.n > 0 ? stale.take() : null });
-  }
-  return out;
-}
+  constructor(
+    readonly series: readonly StorageSeries[],
+    readonly mint: number,
+    readonly maxt: number,
+  ) {}
 
-/** The part of loaded series inside [mint, maxt] (views, no copies). */
-export function clampView(sel: readonly SelectedSeries[], mint: number, maxt: number): SelectedSeries[] {
-  const out: SelectedSeries[] = [];
-  for (const s of sel) {
-    const lo = lowerBound(s.ts, mint);
-    const hi = upperBound(s.ts, maxt);
-    if (hi <= lo) continue;
-    if (lo === 0 && hi === s.ts.length && !s.staleTs) {
-      out.push(s);
-      continue;
-    }
-    let staleTs = s.staleTs;
-    if (staleTs) {
-      const a = lowerBound(staleTs, mint);
-      const b = upperBound(staleTs, maxt);
-      staleTs = b > a ? staleTs.subarray(a, b) : null;
-    }
-    out.push({ labels: s.labels, ts: s.ts.subarray(lo, hi), vs: s.vs.subarray(lo, hi), staleTs });
+  /**
+   * Decodes series `i` into `buf` (reset first). False when it has no real sample in range: such a
+   * series can yield nothing (stale markers alone end nothing).
+   */
+  read(i: number, buf: SampleBuffer): boolean {
+    buf.reset();
+    readSeriesInto(this.series[i]!, this.mint, this.maxt, buf);
+    return buf.n > 0;
   }
-  return out;
+
+  /** Every series with samples in range, decoded into its own arrays. */
+  all(): readonly SelectedSeries[] {
+    if (this.cached !== null) return this.cached;
+    const out: SelectedSeries[] = [];
+    const buf = new SampleBuffer();
+    for (let i = 0; i < this.series.length; i++) {
+      if (!this.read(i, buf)) continue;
+      out.push({
+        labels: this.series[i]!.labels,
+        ts: buf.ts.slice(0, buf.n),
+        vs: buf.vs.slice(0, buf.n),
+        staleTs: buf.nStale > 0 ? buf.staleTs.slice(0, buf.nStale) : null,
+      });
+    }
+    this.cached = out;
+    return out;
+  }
 }
 
 /** Number of elements <= x in a sorted array. */
