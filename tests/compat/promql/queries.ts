@@ -418,6 +418,21 @@ export function buildCases(opts: BuildOptions): QueryCase[] {
   both('aggregation', `sum without (instance, job, method, path, status) (rate(${H}[5m]))`);
   both('aggregation', `group(nonexistent_metric_name)`);
   both('aggregation', `count(count by (instance, mode) (${C}))`);
+  // Aggregations straight over range functions (evaluated without an intermediate matrix).
+  for (const op of ['sum', 'avg', 'max', 'min', 'count', 'stddev', 'stdvar', 'group']) {
+    both('aggregation/over-range', `${op} by (instance) (rate(${C}[5m]))`);
+  }
+  both('aggregation/over-range', `sum(rate({__name__=~"demo_api_request_duration_seconds_.+"}[5m]))`, { shouldFail: true });
+  both('aggregation/over-range', `sum by (instance) (rate({__name__=~"demo_api_request_duration_seconds_(count|bucket)"}[5m]))`);
+  both('aggregation/over-range', `sum by (__name__) (rate(${C}[5m]))`);
+  both('aggregation/over-range', `count by (__name__) (last_over_time({__name__=~"${M}|demo_num_cpus"}[5m]))`);
+  both('aggregation/over-range', `avg without (mode) (irate(${C}[1m]))`);
+  both('aggregation/over-range', `max by (case) (max_over_time(${S}[10m]))`);
+  both('aggregation/over-range', `sum(changes(${I}[10m]))`);
+  both('aggregation/over-range', `stddev(quantile_over_time(0.9, ${J}[15m]))`);
+  both('aggregation/over-range', `sum by (instance) (max_over_time(rate(${C}[5m])[30m:1m]))`);
+  both('aggregation/over-range', `count(absent_over_time(nonexistent_metric_name[5m]))`);
+  both('aggregation/over-range', `sum((rate(${C}[5m] offset 5m)))`);
 
   // Binary operators.
   both('binop', `${M} atan2 on(instance, job) group_left demo_num_cpus`);

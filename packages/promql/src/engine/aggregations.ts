@@ -248,7 +248,7 @@ export function canAggregateMatrix(op: AggregateOp): boolean {
 }
 
 /** At most this many (group, step) cells are accumulated at once; longer ranges go in slices of steps. */
-const MAX_CELLS = 1 << 20;
+export const MAX_CELLS = 1 << 20;
 
 export interface MatrixAggregation {
   out: Matrix;
@@ -258,11 +258,165 @@ export interface MatrixAggregation {
 }
 
 /**
+ * (group, step) accumulators of one parameterless aggregation: cell `g * width + k` holds group g
+ * at the k-th step of the current slice of steps. The result per cell is the one `aggregate`
+ * computes for that step's vector when the contributions arrive in the same order, with the same
+ * first-value and update rules.
+ */
+export class Cells {
+  readonly cnt: Float64Array;
+  readonly val: Float64Array;
+  readonly mean: Float64Array | null;
+
+  constructor(
+    readonly op: AggregateOp,
+    nGroups: number,
+    readonly width: number,
+  ) {
+    const n = nGroups * width;
+    this.cnt = new Float64Array(n);
+    this.val = new Float64Array(n);
+    this.mean = op === 'avg' || op === 'stddev' || op === 'stdvar' ? new Float64Array(n) : null;
+  }
+
+  reset(): void {
+    this.cnt.fill(0);
+    this.val.fill(0);
+  }
+
+  /**
+   * Adds points [j, n) of one series, up to the step time `limit`, to group `g`; `first` is the
+   * index of the slice's first step. Returns the index of the first point not added.
+   */
+  add(
+    g: number,
+    ts: ArrayLike<number>,
+    vs: ArrayLike<number>,
+    j: number,
+    n: number,
+    limit: number,
+    start: number,
+    interval: number,
+    first: number,
+    inPerStep: Float64Array,
+  ): number {
+    const { op, cnt, val, mean } = this;
+    const base = g * this.width - first;
+    for (; j < n; j++) {
+      const t = ts[j]!;
+      if (t > limit) break;
+      const k = (t - start) / interval;
+      inPerStep[k] = inPerStep[k]! + 1;
+      const c = base + k;
+      const v = vs[j]!;
+      const seen = cnt[c]!;
+      cnt[c] = seen + 1;
+      if (seen === 0) {
+        switch (op) {
+          case 'stddev':
+          case 'stdvar':
+            val[c] = 0;
+            mean![c] = v;
+            break;
+          case 'avg':
+            mean![c] = v;
+            break;
+          case 'group':
+            val[c] = 1;
+            break;
+          default:
+            val[c] = v;
+        }
+        continue;
+      }
+      switch (op) {
+        case 'sum':
+          val[c] = val[c]! + v;
+          break;
+        case 'avg': {
+          const count = seen + 1;
+          const m = mean![c]!;
+          if (m === Infinity || m === -Infinity) {
+            // As aggregate(): same-sign Inf or a finite value cannot change an infinite mean.
+            if ((v === Infinity || v === -Infinity) && m > 0 === v > 0) break;
+            if (Number.isFinite(v)) break;
+          }
+          mean![c] = m + (v / count - m / count);
+          break;
+        }
+        case 'max': {
+          const cur = val[c]!;
+          if (cur < v || Number.isNaN(cur)) val[c] = v;
+          break;
+        }
+        case 'min': {
+          const cur = val[c]!;
+          if (cur > v || Number.isNaN(cur)) val[c] = v;
+          break;
+        }
+        case 'stddev':
+        case 'stdvar': {
+          const count = seen + 1;
+          const m = mean![c]!;
+          const delta = v - m;
+          const m2 = m + delta / count;
+          mean![c] = m2;
+          val[c] = val[c]! + delta * (v - m2);
+          break;
+        }
+        default: // count, group: nothing but the count
+      }
+    }
+    return j;
+  }
+
+  /** Appends group g's results for the slice's `w` steps (from step index `first`). */
+  emit(g: number, w: number, first: number, start: number, interval: number, ts: number[], vs: number[], outPerStep: Float64Array): void {
+    const { op, cnt, val, mean } = this;
+    const base = g * this.width;
+    for (let k = 0; k < w; k++) {
+      const c = base + k;
+      const count = cnt[c]!;
+      if (count === 0) continue;
+      let v: number;
+      switch (op) {
+        case 'avg':
+          v = mean![c]!;
+          break;
+        case 'count':
+          v = count;
+          break;
+        case 'stdvar':
+          v = val[c]! / count;
+          break;
+        case 'stddev':
+          v = Math.sqrt(val[c]! / count);
+          break;
+        default:
+          v = val[c]!;
+      }
+      ts.push(start + (first + k) * interval);
+      vs.push(v);
+      outPerStep[first + k] = outPerStep[first + k]! + 1;
+    }
+  }
+}
+
+/** The labels of an aggregation group, from the labels of a series in it. */
+export function groupLabelsFunc(grouping: readonly string[], without: boolean): (ls: Labels) => Labels {
+  if (without) {
+    const withoutSet = new Set([...grouping, METRIC_NAME]);
+    return (ls) => deleteLabels(ls, withoutSet);
+  }
+  const groupingSet = new Set(grouping);
+  return (ls) => keepLabels(ls, groupingSet);
+}
+
+/**
  * The parameterless aggregations over a whole step-aligned matrix at once: each input series is
- * mapped to its group once, then its points are accumulated into (group, step) cells. The result
- * per group and step is the one `aggregate` computes for that step's vector: contributions arrive
- * in the same order (input series order), with the same first-value and update rules. Groups come
- * out in order of first appearance in the input. `tick` is called regularly (timeouts).
+ * mapped to its group once, then its points are accumulated into (group, step) cells (in slices
+ * of steps when groups × steps exceeds `maxCells`). Groups come out in order of first appearance
+ * in the input. `tick` is called regularly (timeouts).
  */
 export function aggregateMatrix(
   op: AggregateOp,
@@ -276,8 +430,7 @@ export function aggregateMatrix(
   maxCells = MAX_CELLS,
 ): MatrixAggregation {
   const keyFn = groupingKeyFunc(grouping, without);
-  const groupingSet = new Set(grouping);
-  const withoutSet = without ? new Set([...grouping, METRIC_NAME]) : null;
+  const labelsOf = groupLabelsFunc(grouping, without);
   const groupOf = new Int32Array(input.length);
   const index = new Map<string, number>();
   const groupLabels: Labels[] = [];
@@ -288,7 +441,7 @@ export function aggregateMatrix(
     if (g === undefined) {
       g = groupLabels.length;
       index.set(k, g);
-      groupLabels.push(withoutSet ? deleteLabels(metric, withoutSet) : keepLabels(metric, groupingSet));
+      groupLabels.push(labelsOf(metric));
     }
     groupOf[i] = g;
   }
@@ -298,124 +451,18 @@ export function aggregateMatrix(
   const inPerStep = new Float64Array(nSteps);
   const outPerStep = new Float64Array(nSteps);
   const cursor = new Int32Array(input.length);
-  const sliceSteps = Math.max(1, Math.min(nSteps, Math.floor(maxCells / Math.max(1, nGroups))));
-  const cells = nGroups * sliceSteps;
-  const cnt = new Float64Array(cells);
-  const val = new Float64Array(cells);
-  const mean = op === 'avg' || op === 'stddev' || op === 'stdvar' ? new Float64Array(cells) : null;
-
-  for (let first = 0; first < nSteps; first += sliceSteps) {
-    const w = Math.min(sliceSteps, nSteps - first);
+  const width = Math.max(1, Math.min(nSteps, Math.floor(maxCells / Math.max(1, nGroups))));
+  const cells = new Cells(op, nGroups, width);
+  for (let first = 0; first < nSteps; first += width) {
+    const w = Math.min(width, nSteps - first);
     const limit = start + (first + w - 1) * interval;
-    if (first > 0) {
-      cnt.fill(0);
-      val.fill(0);
-    }
+    if (first > 0) cells.reset();
     for (let i = 0; i < input.length; i++) {
       if ((i & 1023) === 0) tick();
       const s = input[i]!;
-      const ts = s.ts;
-      const vs = s.vs;
-      const n = ts.length;
-      const base = groupOf[i]! * sliceSteps - first;
-      let j = cursor[i]!;
-      for (; j < n; j++) {
-        const t = ts[j]!;
-        if (t > limit) break;
-        const k = (t - start) / interval;
-        inPerStep[k] = inPerStep[k]! + 1;
-        const c = base + k;
-        const v = vs[j]!;
-        const seen = cnt[c]!;
-        cnt[c] = seen + 1;
-        if (seen === 0) {
-          switch (op) {
-            case 'stddev':
-            case 'stdvar':
-              val[c] = 0;
-              mean![c] = v;
-              break;
-            case 'avg':
-              mean![c] = v;
-              break;
-            case 'group':
-              val[c] = 1;
-              break;
-            default:
-              val[c] = v;
-          }
-          continue;
-        }
-        switch (op) {
-          case 'sum':
-            val[c] = val[c]! + v;
-            break;
-          case 'avg': {
-            const count = seen + 1;
-            const m = mean![c]!;
-            if (m === Infinity || m === -Infinity) {
-              // As aggregate(): same-sign Inf or a finite value cannot change an infinite mean.
-              if ((v === Infinity || v === -Infinity) && m > 0 === v > 0) break;
-              if (Number.isFinite(v)) break;
-            }
-            mean![c] = m + (v / count - m / count);
-            break;
-          }
-          case 'max': {
-            const cur = val[c]!;
-            if (cur < v || Number.isNaN(cur)) val[c] = v;
-            break;
-          }
-          case 'min': {
-            const cur = val[c]!;
-            if (cur > v || Number.isNaN(cur)) val[c] = v;
-            break;
-          }
-          case 'stddev':
-          case 'stdvar': {
-            const count = seen + 1;
-            const m = mean![c]!;
-            const delta = v - m;
-            const m2 = m + delta / count;
-            mean![c] = m2;
-            val[c] = val[c]! + delta * (v - m2);
-            break;
-          }
-          default: // count, group: nothing but the count
-        }
-      }
-      cursor[i] = j;
+      cursor[i] = cells.add(groupOf[i]!, s.ts, s.vs, cursor[i]!, s.ts.length, limit, start, interval, first, inPerStep);
     }
-    for (let g = 0; g < nGroups; g++) {
-      const base = g * sliceSteps;
-      const ots = outTs[g]!;
-      const ovs = outVs[g]!;
-      for (let k = 0; k < w; k++) {
-        const c = base + k;
-        const count = cnt[c]!;
-        if (count === 0) continue;
-        let v: number;
-        switch (op) {
-          case 'avg':
-            v = mean![c]!;
-            break;
-          case 'count':
-            v = count;
-            break;
-          case 'stdvar':
-            v = val[c]! / count;
-            break;
-          case 'stddev':
-            v = Math.sqrt(val[c]! / count);
-            break;
-          default:
-            v = val[c]!;
-        }
-        ots.push(start + (first + k) * interval);
-        ovs.push(v);
-        outPerStep[first + k] = outPerStep[first + k]! + 1;
-      }
-    }
+    for (let g = 0; g < nGroups; g++) cells.emit(g, w, first, start, interval, outTs[g]!, outVs[g]!, outPerStep);
   }
   const out: Matrix = [];
   for (let g = 0; g < nGroups; g++) if (outTs[g]!.length > 0) out.push({ metric: groupLabels[g]!, ts: outTs[g]!, vs: outVs[g]! });

@@ -12,7 +12,16 @@ import {
   exprType,
 } from '../parser/ast';
 import { PromQLError } from '../errors';
-import { aggregate, aggregateMatrix, canAggregateMatrix, groupingKeyFunc } from './aggregations';
+import {
+  Cells,
+  MAX_CELLS,
+  type MatrixAggregation,
+  aggregate,
+  aggregateMatrix,
+  canAggregateMatrix,
+  groupLabelsFunc,
+  groupingKeyFunc,
+} from './aggregations';
 import {
   scalarBinop,
   signatureFunc,
@@ -75,6 +84,28 @@ function totalSamples(m: Matrix): number {
   let n = 0;
   for (const s of m) n += s.ts.length;
   return n;
+}
+
+/** A range function's evaluated arguments. */
+interface RangeInput {
+  /** The selection of a matrix selector argument, read one series at a time… */
+  sel: Selection | null;
+  /** …or the series of a subquery argument. */
+  sub: readonly SelectedSeries[];
+  subquerySamples: number;
+  range: number;
+  at: number | null;
+  offset: number;
+  /** Per argument: the scalar's values at every step, or null (the range or a string argument). */
+  others: (Matrix | null)[];
+}
+
+/** Index of a call's range-vector argument (matrix selector or subquery), -1 for none. */
+function rangeArgIndex(e: Call): number {
+  return e.args.findIndex((a) => {
+    const u = unwrap(a);
+    return u.type === 'MatrixSelector' || u.type === 'SubqueryExpr';
+  });
 }
 
 type StepFn = (args: readonly (Vector | null)[], helpers: readonly (readonly string[])[], enh: EvalNodeHelper) => Vector;
@@ -451,23 +482,23 @@ export class Evaluator {
   }
 
   /**
-   * Parameterless aggregations over the whole input matrix at once (aggregateMatrix), with the
-   * sample accounting rangeEval would do step by step.
+   * Parameterless aggregations over the whole input at once (aggregateMatrix), with the sample
+   * accounting rangeEval would do step by step. Over a range function (`sum(rate(x[5m]))`) the
+   * function's output series go straight into the aggregation, without a matrix in between.
    */
   private aggregateWhole(e: AggregateExpr, grouping: readonly string[]): Matrix {
     const originalNumSamples = this.currentSamples;
-    const input = this.evalMatrix(e.expr);
     const nSteps = Math.floor((this.end - this.start) / this.interval) + 1;
-    const { out, inPerStep, outPerStep } = aggregateMatrix(
-      e.op,
-      grouping,
-      e.without,
-      input,
-      this.start,
-      this.interval,
-      nSteps,
-      () => this.checkDone(),
-    );
+    let inner = e.expr;
+    while (inner.type === 'ParenExpr') inner = inner.expr;
+    let res: MatrixAggregation;
+    if (inner.type === 'Call' && rangeArgIndex(inner) >= 0 && inner.func.name !== 'absent_over_time') {
+      res = this.aggregateRangeFunction(e, inner, grouping, nSteps);
+    } else {
+      const input = this.evalMatrix(e.expr);
+      res = aggregateMatrix(e.op, grouping, e.without, input, this.start, this.interval, nSteps, () => this.checkDone());
+    }
+    const { out, inPerStep, outPerStep } = res;
     const max = this.ctx.maxSamples;
     let temp = this.currentSamples;
     for (let k = 0; k < nSteps; k++) {
@@ -478,6 +509,75 @@ export class Evaluator {
     }
     this.currentSamples = originalNumSamples + totalSamples(out);
     return out;
+  }
+
+  private aggregateRangeFunction(e: AggregateExpr, call: Call, grouping: readonly string[], nSteps: number): MatrixAggregation {
+    const input = this.rangeFunctionInput(call, rangeArgIndex(call));
+    const keepName = FUNCTION_IMPLS[call.func.name]!.keepMetricName === true;
+    const count = input.sel !== null ? input.sel.series.length : input.sub.length;
+    const labelsAt = (i: number): Labels => (input.sel !== null ? input.sel.series[i]!.labels : input.sub[i]!.labels);
+    // The function's output labels: the input's without the metric name (unless kept). Two
+    // inputs that differ only in their names would make the function fail: leave such cases to
+    // the matrix path, which reports that error when both have output.
+    let fuse = true;
+    if (!keepName && count > 1) {
+      const name0 = getLabelValue(labelsAt(0), METRIC_NAME);
+      let same = true;
+      for (let i = 1; i < count && same; i++) same = getLabelValue(labelsAt(i), METRIC_NAME) === name0;
+      if (!same) {
+        const seen = new Set<string>();
+        for (let i = 0; i < count && fuse; i++) {
+          const k = seriesKey(dropMetricName(labelsAt(i)));
+          if (seen.has(k)) fuse = false;
+          seen.add(k);
+        }
+      }
+    }
+    const keyFn = groupingKeyFunc(grouping, e.without);
+    const labelsOf = groupLabelsFunc(grouping, e.without);
+    // Grouping by __name__ sees the output labels, which have no name (only by() keeps it).
+    const needDrop = !keepName && !e.without && grouping.includes(METRIC_NAME);
+    const keyIds = new Int32Array(count);
+    const keyIndex = new Map<string, number>();
+    for (let i = 0; i < count; i++) {
+      const ls = needDrop ? dropMetricName(labelsAt(i)) : labelsAt(i);
+      const k = keyFn(ls);
+      let id = keyIndex.get(k);
+      if (id === undefined) {
+        id = keyIndex.size;
+        keyIndex.set(k, id);
+      }
+      keyIds[i] = id;
+    }
+    if (!fuse || keyIndex.size * nSteps > MAX_CELLS) {
+      const mat = this.rangeFunctionMatrix(call, input);
+      return aggregateMatrix(e.op, grouping, e.without, mat, this.start, this.interval, nSteps, () => this.checkDone());
+    }
+    // Groups are numbered in order of first output, as aggregating the matrix would.
+    const groupOfKey = new Int32Array(keyIndex.size).fill(-1);
+    const groupLabels: Labels[] = [];
+    const cells = new Cells(e.op, keyIndex.size, nSteps);
+    const inPerStep = new Float64Array(nSteps);
+    const outPerStep = new Float64Array(nSteps);
+    const { start, interval } = this;
+    this.streamRangeFunction(call, input, (i, labels, ts, vs, n) => {
+      const id = keyIds[i]!;
+      let g = groupOfKey[id]!;
+      if (g < 0) {
+        g = groupLabels.length;
+        groupOfKey[id] = g;
+        groupLabels.push(labelsOf(keepName ? labels : dropMetricName(labels)));
+      }
+      cells.add(g, ts, vs, 0, n, Infinity, start, interval, 0, inPerStep);
+    });
+    const out: Matrix = [];
+    for (let g = 0; g < groupLabels.length; g++) {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      cells.emit(g, nSteps, 0, start, interval, ts, vs, outPerStep);
+      if (ts.length > 0) out.push({ metric: groupLabels[g]!, ts, vs });
+    }
+    return { out, inPerStep, outPerStep };
   }
 
   // ---- function calls -------------------------------------------------------------------------
@@ -503,10 +603,7 @@ export class Evaluator {
       }
     }
 
-    const matrixArgIndex = e.args.findIndex((a) => {
-      const u = unwrap(a);
-      return u.type === 'MatrixSelector' || u.type === 'SubqueryExpr';
-    });
+    const matrixArgIndex = rangeArgIndex(e);
     if (matrixArgIndex < 0) {
       const fn = impl.instant!;
       return this.rangeEval(null, (v, _h, enh) => fn(v, e.args, enh), e.args);
@@ -515,52 +612,91 @@ export class Evaluator {
   }
 
   private evalRangeFunction(e: Call, matrixArgIndex: number): Matrix {
-    const impl = FUNCTION_IMPLS[e.func.name]!;
-    const fn = impl.range!;
+    const input = this.rangeFunctionInput(e, matrixArgIndex);
+    return this.rangeFunctionMatrix(e, input);
+  }
+
+  /** Evaluates the range argument (a subquery is evaluated here) and the scalar arguments. */
+  private rangeFunctionInput(e: Call, matrixArgIndex: number): RangeInput {
     const arg = unwrap(e.args[matrixArgIndex]!) as MatrixSelector | SubqueryExpr;
-    // The input series: a selection read one series at a time, or a subquery's matrix.
-    let sel: Selection | null = null;
-    let sub: readonly SelectedSeries[] = [];
-    let range: number;
-    let at: number | null;
-    let offset: number;
-    let subquerySamples = 0;
+    let input: RangeInput;
     if (arg.type === 'SubqueryExpr') {
       const mat = this.evalMatrix(arg);
-      subquerySamples = totalSamples(mat);
-      sub = mat.map((s) => ({
-        labels: s.metric,
-        ts: Float64Array.from(s.ts),
-        vs: Float64Array.from(s.vs),
-        staleTs: null,
-      }));
-      range = arg.range;
-      at = arg.timestamp;
-      offset = arg.originalOffset;
+      input = {
+        sel: null,
+        sub: mat.map((s) => ({ labels: s.metric, ts: Float64Array.from(s.ts), vs: Float64Array.from(s.vs), staleTs: null })),
+        subquerySamples: totalSamples(mat),
+        range: arg.range,
+        at: arg.timestamp,
+        offset: arg.originalOffset,
+        others: [],
+      };
     } else {
-      sel = this.selected(arg.vectorSelector);
-      range = arg.range;
-      at = arg.vectorSelector.timestamp;
-      offset = arg.vectorSelector.originalOffset;
+      input = {
+        sel: this.selected(arg.vectorSelector),
+        sub: [],
+        subquerySamples: 0,
+        range: arg.range,
+        at: arg.vectorSelector.timestamp,
+        offset: arg.vectorSelector.originalOffset,
+        others: [],
+      };
     }
-
     // The other arguments are scalars with a value at every step.
-    const others: (Matrix | null)[] = e.args.map((a, i) =>
-      i === matrixArgIndex || exprType(a) === 'string' ? null : this.evalMatrix(a),
-    );
+    input.others = e.args.map((a, i) => (i === matrixArgIndex || exprType(a) === 'string' ? null : this.evalMatrix(a)));
+    return input;
+  }
+
+  /** The range function's result as a matrix. */
+  private rangeFunctionMatrix(e: Call, input: RangeInput): Matrix {
+    const keepName = FUNCTION_IMPLS[e.func.name]!.keepMetricName === true;
+    const mat: Matrix = [];
+    // Dropping the metric name can make two input series equal only if their names differ.
+    let firstName: string | null = null;
+    let namesDiffer = false;
+    this.streamRangeFunction(e, input, (_i, labels, ts, vs, n) => {
+      if (!keepName && !namesDiffer) {
+        const name = getLabelValue(labels, METRIC_NAME);
+        if (firstName === null) firstName = name;
+        else if (name !== firstName) namesDiffer = true;
+      }
+      const ots = new Array<number>(n);
+      const ovs = new Array<number>(n);
+      for (let j = 0; j < n; j++) {
+        ots[j] = ts[j]!;
+        ovs[j] = vs[j]!;
+      }
+      mat.push({ metric: keepName ? labels : dropMetricName(labels), ts: ots, vs: ovs });
+    });
+    if (e.func.name === 'absent_over_time') return this.absentOverTime(mat, e);
+    if (namesDiffer && containsSameLabelset(mat)) execError('vector cannot contain metrics with the same labelset');
+    return mat;
+  }
+
+  /**
+   * Evaluates a range function one input series at a time over all steps (as Prometheus does) and
+   * hands each output series to `emit` in reused arrays (`ts`/`vs`, first `n` entries; input labels,
+   * metric name not dropped). Afterwards the output samples are counted in currentSamples, as if
+   * the result matrix were held.
+   */
+  private streamRangeFunction(
+    e: Call,
+    input: RangeInput,
+    emit: (inputIndex: number, labels: Labels, ts: Float64Array, vs: Float64Array, n: number) => void,
+  ): void {
+    const fn = FUNCTION_IMPLS[e.func.name]!.range!;
+    const { sel, sub, range, at, offset, others } = input;
     const hasOthers = others.some((o) => o !== null);
-    const scalars: number[] = e.args.map(() => NaN);
+    const scalars: number[] = others.map(() => NaN);
     const enh = new EvalNodeHelper();
     const max = this.ctx.maxSamples;
-    const mat: Matrix = [];
     const w: RangeWindow = { ts: [], vs: [], lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, range };
     let windowCount = 0;
     const buf = sel !== null ? new SampleBuffer() : null;
     const count = sel !== null ? sel.series.length : sub.length;
-    const keepName = impl.keepMetricName === true;
-    // Dropping the metric name can make two input series equal only if their names differ.
-    let firstName: string | null = null;
-    let namesDiffer = false;
+    const nSteps = Math.floor((this.end - this.start) / this.interval) + 1;
+    const outTs = new Float64Array(nSteps);
+    const outVs = new Float64Array(nSteps);
 
     for (let si = 0; si < count; si++) {
       this.checkDone();
@@ -583,8 +719,7 @@ export class Evaluator {
       w.ts = sts;
       this.currentSamples -= windowCount;
       windowCount = 0;
-      const outTs: number[] = [];
-      const outVs: number[] = [];
+      let out = 0;
       let lo = 0;
       let hi = 0;
       for (let ts = this.start, step = 0; ts <= this.end; ts += this.interval, step++) {
@@ -612,26 +747,17 @@ export class Evaluator {
         enh.ts = ts;
         const r = fn(w, scalars, enh);
         if (r !== null) {
-          outTs.push(ts);
-          outVs.push(r);
+          outTs[out] = ts;
+          outVs[out++] = r;
         }
       }
-      if (outTs.length > 0) {
-        if (this.currentSamples + outTs.length > max) throw tooManySamples();
-        this.currentSamples += outTs.length;
-        if (!keepName && !namesDiffer) {
-          const name = getLabelValue(labels, METRIC_NAME);
-          if (firstName === null) firstName = name;
-          else if (name !== firstName) namesDiffer = true;
-        }
-        mat.push({ metric: keepName ? labels : dropMetricName(labels), ts: outTs, vs: outVs });
+      if (out > 0) {
+        if (this.currentSamples + out > max) throw tooManySamples();
+        this.currentSamples += out;
+        emit(si, labels, outTs, outVs, out);
       }
     }
-    this.currentSamples -= windowCount + subquerySamples;
-
-    if (e.func.name === 'absent_over_time') return this.absentOverTime(mat, e);
-    if (namesDiffer && containsSameLabelset(mat)) execError('vector cannot contain metrics with the same labelset');
-    return mat;
+    this.currentSamples -= windowCount + input.subquerySamples;
   }
 
   /** absent_over_time: 1 at the steps where no input series had samples in range. */
