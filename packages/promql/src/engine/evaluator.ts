@@ -32,7 +32,7 @@ import {
   vectorUnless,
 } from './binops';
 import { EvalNodeHelper, FUNCTION_IMPLS, type RangeWindow, labelsForAbsent } from './functions';
-import { dropMetricName, getLabelValue, seriesKey } from './labels';
+import { dropMetricName, getLabelValue, hasDuplicateLabels, seriesKey } from './labels';
 import { unwrap } from './preprocess';
 import { type Selection, lowerBound, upperBound } from './selectors';
 import {
@@ -70,14 +70,7 @@ function execError(msg: string): never {
 }
 
 function containsSameLabelset(v: readonly { metric: Labels }[]): boolean {
-  if (v.length <= 1) return false;
-  const seen = new Set<string>();
-  for (const s of v) {
-    const k = seriesKey(s.metric);
-    if (seen.has(k)) return true;
-    seen.add(k);
-  }
-  return false;
+  return hasDuplicateLabels(v.length, (i) => v[i]!.metric, false);
 }
 
 function totalSamples(m: Matrix): number {
@@ -524,14 +517,7 @@ export class Evaluator {
       const name0 = getLabelValue(labelsAt(0), METRIC_NAME);
       let same = true;
       for (let i = 1; i < count && same; i++) same = getLabelValue(labelsAt(i), METRIC_NAME) === name0;
-      if (!same) {
-        const seen = new Set<string>();
-        for (let i = 0; i < count && fuse; i++) {
-          const k = seriesKey(dropMetricName(labelsAt(i)));
-          if (seen.has(k)) fuse = false;
-          seen.add(k);
-        }
-      }
+      if (!same) fuse = !hasDuplicateLabels(count, labelsAt, true);
     }
     const keyFn = groupingKeyFunc(grouping, e.without);
     const labelsOf = groupLabelsFunc(grouping, e.without);

@@ -96,3 +96,60 @@ const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export function isValidLabelName(s: string): boolean {
   return LABEL_NAME_RE.test(s);
 }
+
+function sameLabelsIgnoring(a: Labels, b: Labels, skipName: boolean): boolean {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (skipName && i < a.length && a[i]!.name === METRIC_NAME) i++;
+    while (skipName && j < b.length && b[j]!.name === METRIC_NAME) j++;
+    if (i === a.length || j === b.length) return i === a.length && j === b.length;
+    const x = a[i++]!;
+    const y = b[j++]!;
+    if (x.name !== y.name || x.value !== y.value) return false;
+  }
+}
+
+/**
+ * Whether two of the label sets are equal (with `skipName`, once their metric names are dropped).
+ * Label strings are numbered through a Map (their hashes are cached by the engine, so this is
+ * cheap), each set is hashed from those numbers, and only sets with equal hashes are compared.
+ */
+export function hasDuplicateLabels(n: number, labelsAt: (i: number) => Labels, skipName: boolean): boolean {
+  if (n <= 1) return false;
+  const ids = new Map<string, number>();
+  const id = (s: string): number => {
+    let x = ids.get(s);
+    if (x === undefined) {
+      x = ids.size + 1;
+      ids.set(s, x);
+    }
+    return x;
+  };
+  const first = new Map<number, number>();
+  let more: Map<number, number[]> | null = null;
+  for (let i = 0; i < n; i++) {
+    const ls = labelsAt(i);
+    let h = 0x811c9dc5;
+    for (let k = 0; k < ls.length; k++) {
+      const l = ls[k]!;
+      if (skipName && l.name === METRIC_NAME) continue;
+      h = Math.imul(h ^ id(l.name), 16777619);
+      h = Math.imul(h ^ id(l.value), 16777619);
+    }
+    const f = first.get(h);
+    if (f === undefined) {
+      first.set(h, i);
+      continue;
+    }
+    if (sameLabelsIgnoring(labelsAt(f), ls, skipName)) return true;
+    more ??= new Map();
+    const others = more.get(h);
+    if (others === undefined) more.set(h, [i]);
+    else {
+      for (const o of others) if (sameLabelsIgnoring(labelsAt(o), ls, skipName)) return true;
+      others.push(i);
+    }
+  }
+  return false;
+}
