@@ -3,11 +3,11 @@ import { isNotFound, objectKey, type Bucket } from '@strata/objstore';
 import { tenantIdError, type Logger } from '@strata/common';
 import {
   Block,
-  ChunkSeries,
   isULID,
-  mergeSeriesChunks,
+  mergeBlockSelections,
   mergeSeriesLists,
   readMeta,
+  SymbolPool,
   type BlockMeta,
   type ByteSource,
   type Matcher,
@@ -46,6 +46,11 @@ function bucketSource(bucket: Bucket, key: string, size?: number): ByteSource {
  */
 export class BucketStore {
   private readonly tenants = new Map<string, Map<string, StoredBlock>>();
+  /**
+   * Per tenant, the symbol strings of its open blocks, shared by their index readers: equal labels
+   * of different blocks are then the same strings, which the merge of blocks compares by reference.
+   */
+  private readonly symbolPools = new Map<string, SymbolPool>();
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | null = null;
 
@@ -113,12 +118,33 @@ export class BucketStore {
       const b = await this.loadBlock(tenant, ulid);
       if (b !== undefined) known.set(ulid, b);
     }
+    let removed = false;
     for (const [ulid, b] of known) {
       if (!seen.has(ulid)) {
         known.delete(ulid);
         await b.block?.close();
+        removed = true;
       }
     }
+    if (removed) {
+      // Rebuild the pool from the remaining blocks so that it does not keep dropped symbols.
+      const pool = new SymbolPool();
+      for (const b of known.values()) {
+        const syms = b.block?.index.symbolTable;
+        // Already the pool's strings: interning keeps them (and identical tables stay one).
+        if (syms !== undefined) pool.intern(syms as string[]);
+      }
+      this.symbolPools.set(tenant, pool);
+    }
+  }
+
+  private symbolPool(tenant: string): SymbolPool {
+    let pool = this.symbolPools.get(tenant);
+    if (pool === undefined) {
+      pool = new SymbolPool();
+      this.symbolPools.set(tenant, pool);
+    }
+    return pool;
   }
 
   private async loadBlock(tenant: string, ulid: string): Promise<StoredBlock | undefined> {
@@ -138,7 +164,7 @@ export class BucketStore {
         : (await this.bucket.iter(objectKey(tenant, ulid, 'chunks') + '/')).map((k) => `chunks/${k.slice(k.lastIndexOf('/') + 1)}`);
       const index = bucketSource(this.bucket, objectKey(tenant, ulid, 'index'), sizeOf('index'));
       const segments = segNames.map((p) => bucketSource(this.bucket, objectKey(tenant, ulid, ...p.split('/')), sizeOf(p)));
-      const block = await Block.fromSources(meta, index, segments);
+      const block = await Block.fromSources(meta, index, segments, undefined, { symbolPool: this.symbolPool(tenant) });
       return { ulid, meta, block };
     } catch (e) {
       const error = `block ${ulid}: ${(e as Error).message}`;
@@ -175,8 +201,8 @@ export class BucketStore {
         }
         const perChain = await Promise.all(
           chains.map(async (chain) => {
-            const lists = await Promise.all(chain.map((b) => withBlock(b, (blk) => blk.select(mint, maxt, matchers))));
-            return mergeSeriesChunks(lists).map((s) => new ChunkSeries(s.labels, s.chunks, mint, maxt));
+            const sels = await Promise.all(chain.map((b) => withBlock(b, (blk) => blk.selectColumns(mint, maxt, matchers))));
+            return mergeBlockSelections(sels, mint, maxt);
           }),
         );
         return mergeSeriesLists(perChain);

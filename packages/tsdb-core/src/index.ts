@@ -42,7 +42,7 @@ export {
 export type { SeriesRecordEntry, TombstoneEntry, DecodedSamples, DecodedRecord } from './wal/records';
 export { writeCheckpoint, lastCheckpoint, replayWithCheckpoint, checkpointName } from './wal/checkpoint';
 export type { CheckpointFilter } from './wal/checkpoint';
-export { mergeSeriesLists, mergeSeriesChunks } from './merge';
+export { mergeSeriesLists, mergeSeriesChunks, mergeBlockSelections } from './merge';
 export { newULID, ulidTime, isULID } from './ulid';
 export type { ByteSource } from './block/byte-source';
 export { FileByteSource, BufferByteSource } from './block/byte-source';
@@ -62,11 +62,12 @@ export { META_FILENAME, BlockMetaError, readMeta, encodeMeta } from './block/met
 export type { BlockMeta, BlockDesc, BlockStats, BlockCompaction, ThanosMeta, ThanosFile } from './block/meta';
 export { writeBlock, BlockWriteError } from './block/writer';
 export type { BlockSeries, WriteBlockOptions } from './block/writer';
-export { IndexReader } from './block/index-reader';
-export type { IndexTOC, ChunkMeta, SeriesEntry } from './block/index-reader';
+export { IndexReader, SymbolPool } from './block/index-reader';
+export type { IndexTOC, ChunkMeta, SeriesEntry, SeriesColumns, IndexReaderOptions } from './block/index-reader';
 export { ChunkReader } from './block/chunk-reader';
-export type { ChunkRecord } from './block/chunk-reader';
+export type { ChunkRecord, ChunkColumns } from './block/chunk-reader';
 export { Block } from './block/reader';
+export type { BlockSelection, BlockOptions } from './block/reader';
 export { encodeTombstones, decodeTombstones } from './block/tombstones';
 export type { Interval, Tombstones } from './block/tombstones';
 export { buildIndexHeader, openIndexWithHeader } from './block/index-header';

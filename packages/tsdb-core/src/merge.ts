@@ -1,6 +1,8 @@
-import { compareLabels, type Labels } from './labels';
+import { compareLabels, compareStrings, type Labels } from './labels';
 import type { ChunkData, SeriesChunks } from './ingest';
 import type { SampleIterator, Series } from './querier';
+import { selectionLabels, type BlockSelection } from './block/reader';
+import { ChainedChunkSeries, type SelectionChains } from './chunk-series';
 
 /**
  * Merges lists of series (each sorted by labels) into one sorted list; series with equal labels
@@ -85,7 +87,7 @@ function mergeTwoChunkLists(a: readonly SeriesChunks[], b: readonly SeriesChunks
   while (i < a.length && j < b.length) {
     const x = a[i]!;
     const y = b[j]!;
-    const c = compareLabels(x.labels, y.labels);
+    const c = x.labels === y.labels ? 0 : compareLabels(x.labels, y.labels);
     if (c < 0) {
       out.push(x);
       i++;
@@ -121,4 +123,166 @@ export function mergeSeriesChunks(lists: readonly (readonly SeriesChunks[])[]): 
     level = next;
   }
   return [...level[0]!];
+}
+
+/**
+ * The merge of mergeBlockSelections, over "occurrences": occurrence o is series o - base[b] of
+ * selection b = occSel[o]. Lists of occurrences are merged pairwise by labels; occurrences with
+ * equal labels are chained (next/tail) in selection order, the chain's head standing for the group.
+ */
+class SelectionMerger {
+  readonly base: Int32Array;
+  readonly occSel: Int32Array;
+  readonly next: Int32Array;
+  readonly tail: Int32Array;
+
+  constructor(readonly sels: readonly BlockSelection[]) {
+    const k = sels.length;
+    this.base = new Int32Array(k + 1);
+    for (let b = 0; b < k; b++) this.base[b + 1] = this.base[b]! + sels[b]!.numSeries;
+    const total = this.base[k]!;
+    this.occSel = new Int32Array(total);
+    for (let b = 0; b < k; b++) this.occSel.fill(b, this.base[b]!, this.base[b + 1]!);
+    this.next = new Int32Array(total).fill(-1);
+    this.tail = new Int32Array(total);
+    for (let o = 0; o < total; o++) this.tail[o] = o;
+  }
+
+  /** compareLabels of two occurrences, without building their labels. */
+  compare(a: number, b: number): number {
+    const ba = this.occSel[a]!;
+    const bb = this.occSel[b]!;
+    const sa = this.sels[ba]!;
+    const sb = this.sels[bb]!;
+    const ia = a - this.base[ba]!;
+    const ib = b - this.base[bb]!;
+    const la = sa.labelStart[ia]!;
+    const lb = sb.labelStart[ib]!;
+    const na = sa.labelStart[ia + 1]! - la;
+    const nb = sb.labelStart[ib + 1]! - lb;
+    const ya = sa.symbols;
+    const yb = sb.symbols;
+    const ra = sa.labelSyms;
+    const rb = sb.labelSyms;
+    const n = na < nb ? na : nb;
+    if (ya === yb) {
+      // One symbol table (shared through a SymbolPool): equal indexes are equal strings.
+      for (let k = 0, pa = 2 * la, pb = 2 * lb; k < 2 * n; k++, pa++, pb++) {
+        const x = ra[pa]!;
+        const y = rb[pb]!;
+        if (x !== y) {
+          const c = compareStrings(ya[x]!, ya[y]!);
+          if (c !== 0) return c;
+        }
+      }
+      return na - nb;
+    }
+    // Strings shared through a SymbolPool compare equal by reference.
+    for (let k = 0, pa = 2 * la, pb = 2 * lb; k < 2 * n; k++, pa++, pb++) {
+      const x = ya[ra[pa]!]!;
+      const y = yb[rb[pb]!]!;
+      if (x !== y) return compareStrings(x, y);
+    }
+    return na - nb;
+  }
+
+  /**
+   * Chains the series of selections [b0, b1], which all have the same series (sameSeries), series
+   * by series, and returns the list of the chains' heads: the merge of those selections.
+   */
+  run(b0: number, b1: number): Int32Array {
+    const n = this.sels[b0]!.numSeries;
+    const heads = new Int32Array(n);
+    const o0 = this.base[b0]!;
+    for (let i = 0; i < n; i++) heads[i] = o0 + i;
+    if (b1 > b0) {
+      const next = this.next;
+      for (let b = b0; b < b1; b++) {
+        const o = this.base[b]!;
+        const p = this.base[b + 1]!;
+        for (let i = 0; i < n; i++) next[o + i] = p + i;
+      }
+      const tail = this.tail;
+      const ol = this.base[b1]!;
+      for (let i = 0; i < n; i++) tail[o0 + i] = ol + i;
+    }
+    return heads;
+  }
+
+  /** Merges two occurrence lists whose selections are x's before y's. */
+  merge(x: Int32Array, y: Int32Array): Int32Array {
+    const out = new Int32Array(x.length + y.length);
+    const next = this.next;
+    const tail = this.tail;
+    let i = 0;
+    let j = 0;
+    let o = 0;
+    while (i < x.length && j < y.length) {
+      const a = x[i]!;
+      const b = y[j]!;
+      const c = this.compare(a, b);
+      if (c < 0) {
+        out[o++] = a;
+        i++;
+      } else if (c > 0) {
+        out[o++] = b;
+        j++;
+      } else {
+        next[tail[a]!] = b;
+        tail[a] = tail[b]!;
+        out[o++] = a;
+        i++;
+        j++;
+      }
+    }
+    while (i < x.length) out[o++] = x[i++]!;
+    while (j < y.length) out[o++] = y[j++]!;
+    return o === out.length ? out : out.slice(0, o);
+  }
+}
+
+/** Whether two selections have the same series in the same order (by symbol indexes of one table). */
+function sameSeries(a: BlockSelection, b: BlockSelection): boolean {
+  const n = a.numSeries;
+  if (a.symbols !== b.symbols || b.numSeries !== n) return false;
+  for (let i = 1; i <= n; i++) if (a.labelStart[i] !== b.labelStart[i]) return false;
+  const ra = a.labelSyms;
+  const rb = b.labelSyms;
+  for (let p = 2 * a.labelStart[n]! - 1; p >= 0; p--) if (ra[p] !== rb[p]) return false;
+  return true;
+}
+
+/**
+ * mergeSeriesChunks for block selections (Block.selectColumns) of non-overlapping blocks in time
+ * order: series with equal labels get their chunks concatenated (sorted by mint should they not be
+ * in order), as ChunkSeries over [mint, maxt] would. The series share the selections and the
+ * merge's arrays rather than copying chunk lists.
+ */
+export function mergeBlockSelections(selections: readonly BlockSelection[], mint: number, maxt: number): Series[] {
+  const sels = selections.filter((s) => s.numSeries > 0);
+  if (sels.length === 0) return [];
+  const m = new SelectionMerger(sels);
+  // Consecutive blocks with the same series (no churn) are merged by position, without comparing.
+  let level: Int32Array[] = [];
+  for (let b0 = 0; b0 < sels.length; ) {
+    let b1 = b0;
+    while (b1 + 1 < sels.length && sameSeries(sels[b0]!, sels[b1 + 1]!)) b1++;
+    level.push(m.run(b0, b1));
+    b0 = b1 + 1;
+  }
+  while (level.length > 1) {
+    const next: Int32Array[] = [];
+    for (let k = 0; k < level.length; k += 2) next.push(k + 1 < level.length ? m.merge(level[k]!, level[k + 1]!) : level[k]!);
+    level = next;
+  }
+  const heads = level[0]!;
+  // What the series keep (not the merge's other arrays).
+  const chains: SelectionChains = { sels, base: m.base, occSel: m.occSel, next: m.next };
+  const out = new Array<Series>(heads.length);
+  for (let q = 0; q < heads.length; q++) {
+    const h = heads[q]!;
+    const b = m.occSel[h]!;
+    out[q] = new ChainedChunkSeries(selectionLabels(sels[b]!, h - m.base[b]!), chains, h, mint, maxt);
+  }
+  return out;
 }

@@ -9,6 +9,11 @@ import type { Series } from './querier';
 export class SampleBuffer {
   ts: Float64Array;
   vs: Float64Array;
+  /**
+   * `vs` viewed as uint32 pairs (platform byte order), for decoders that write the raw IEEE-754
+   * bits of a value; replaced together with `vs` when the buffer grows.
+   */
+  vbits: Uint32Array;
   n = 0;
   staleTs: Float64Array;
   nStale = 0;
@@ -16,6 +21,7 @@ export class SampleBuffer {
   constructor(capacity = 1024) {
     this.ts = new Float64Array(capacity);
     this.vs = new Float64Array(capacity);
+    this.vbits = new Uint32Array(this.vs.buffer);
     this.staleTs = new Float64Array(16);
   }
 
@@ -36,6 +42,7 @@ export class SampleBuffer {
     vs.set(this.vs.subarray(0, this.n));
     this.ts = ts;
     this.vs = vs;
+    this.vbits = new Uint32Array(vs.buffer);
   }
 
   push(t: number, v: number): void {

@@ -21,6 +21,15 @@ export interface ChunkRecord {
   data: Uint8Array;
 }
 
+/**
+ * Where chunks are, for ChunkReader.chunksInto: chunk i's data is bytes [loc[4i+1], loc[4i+2]) of
+ * bufs[loc[4i]], its encoding loc[4i+3] (one array, so that a chunk's location is one cache line).
+ */
+export interface ChunkColumns {
+  loc: Uint32Array;
+  bufs: Uint8Array[];
+}
+
 /** Bytes read for a chunk whose length is not known yet (covers a 120-sample XOR chunk). */
 const CHUNK_WINDOW = 2048;
 const MAX_GAP = 16 * 1024;
@@ -90,25 +99,34 @@ export class ChunkReader {
   }
 
   private locateIn(ref: number, seg: number, size: number): [number, number, number] {
+    return [seg, this.offsetIn(ref, seg, size), size];
+  }
+
+  /** The offset of a reference into segment `seg` of size `size`, validated. */
+  private offsetIn(ref: number, seg: number, size: number): number {
     const off = chunkRefOffset(ref);
     if (off < CHUNKS_HEADER_LEN || off + MAX_CHUNK_LEN_FIELD > size) {
       throw this.corrupt(seg, off, `chunk ref 0x${ref.toString(16)} points outside the segment (size ${size})`);
     }
-    return [seg, off, size];
+    return off;
   }
 
+  /** Start of the data of the record last checked by recordAt. */
+  private dataStart = 0;
+
   /**
-   * Decodes the record at b[pos] (file offset `off`); null when b ends before the record does.
-   * `copy` detaches the data from b.
+   * Checks the record at b[pos] (file offset `off`): returns the end of its data in b, its start
+   * going to `dataStart` and its encoding byte being b[dataStart - 1]; -1 when b ends before the
+   * record does.
    */
-  private decode(b: Uint8Array, pos: number, seg: number, off: number, size: number, copy: boolean): ChunkRecord | null {
+  private recordAt(b: Uint8Array, pos: number, seg: number, off: number, size: number): number {
     let len = 0;
     let shift = 0;
     let i = pos;
     for (;;) {
       if (i >= b.length) {
         if (off + (i - pos) >= size) throw this.corrupt(seg, off, 'truncated chunk length');
-        return null;
+        return -1;
       }
       const c = b[i++]!;
       if (i - pos > MAX_CHUNK_LEN_FIELD) throw this.corrupt(seg, off, 'chunk length varint is too long');
@@ -118,7 +136,7 @@ export class ChunkReader {
     }
     const hdr = i - pos;
     if (off + hdr + 1 + len + 4 > size) throw this.corrupt(seg, off, `chunk length ${len} runs past the end of the segment (size ${size})`);
-    if (i + 1 + len + 4 > b.length) return null;
+    if (i + 1 + len + 4 > b.length) return -1;
     const encStart = i;
     const dataEnd = i + 1 + len;
     const want = ((b[dataEnd]! << 24) | (b[dataEnd + 1]! << 16) | (b[dataEnd + 2]! << 8) | b[dataEnd + 3]!) >>> 0;
@@ -126,8 +144,20 @@ export class ChunkReader {
     if (want !== got) {
       throw this.corrupt(seg, off, `chunk checksum mismatch (stored 0x${want.toString(16)}, computed 0x${got.toString(16)})`);
     }
-    const data = copy ? b.slice(encStart + 1, dataEnd) : b.subarray(encStart + 1, dataEnd);
-    return { encoding: b[encStart]!, data };
+    this.dataStart = encStart + 1;
+    return dataEnd;
+  }
+
+  /**
+   * Decodes the record at b[pos] (file offset `off`); null when b ends before the record does.
+   * `copy` detaches the data from b.
+   */
+  private decode(b: Uint8Array, pos: number, seg: number, off: number, size: number, copy: boolean): ChunkRecord | null {
+    const dataEnd = this.recordAt(b, pos, seg, off, size);
+    if (dataEnd < 0) return null;
+    const start = this.dataStart;
+    const data = copy ? b.slice(start, dataEnd) : b.subarray(start, dataEnd);
+    return { encoding: b[start - 1]!, data };
   }
 
   /** Reads one chunk. */
@@ -139,6 +169,14 @@ export class ChunkReader {
   }
 
   private async exact(seg: number, off: number, size: number, head: Uint8Array): Promise<ChunkRecord> {
+    const b = await this.exactBytes(seg, off, size, head);
+    const r = this.decode(b, 0, seg, off, size, false);
+    if (r === null) throw this.corrupt(seg, off, 'truncated chunk');
+    return r;
+  }
+
+  /** Reads the whole record at `off`, whose start is `head`. */
+  private async exactBytes(seg: number, off: number, size: number, head: Uint8Array): Promise<Uint8Array> {
     let len = 0;
     let shift = 0;
     let i = 0;
@@ -151,10 +189,7 @@ export class ChunkReader {
     }
     const total = i + 1 + len + 4;
     if (off + total > size) throw this.corrupt(seg, off, `chunk length ${len} runs past the end of the segment (size ${size})`);
-    const b = await this.segments[seg]!.read(off, total);
-    const r = this.decode(b, 0, seg, off, size, false);
-    if (r === null) throw this.corrupt(seg, off, 'truncated chunk');
-    return r;
+    return this.segments[seg]!.read(off, total);
   }
 
   /**
@@ -163,49 +198,88 @@ export class ChunkReader {
    */
   async chunks(refs: readonly number[]): Promise<ChunkRecord[]> {
     const n = refs.length;
-    const segOf = new Int32Array(n);
+    const cols: ChunkColumns = { loc: new Uint32Array(4 * n), bufs: [] };
+    await this.chunksInto(refs, n, cols);
+    const loc = cols.loc;
+    const out = new Array<ChunkRecord>(n);
+    for (let i = 0; i < n; i++) out[i] = { encoding: loc[4 * i + 3]!, data: cols.bufs[loc[4 * i]!]!.subarray(loc[4 * i + 1]!, loc[4 * i + 2]!) };
+    return out;
+  }
+
+  /**
+   * Reads chunks refs[0, n) like chunks(), into `out` (whose loc must have room for n), without an
+   * object per chunk: the read buffers are appended to out.bufs.
+   */
+  async chunksInto(refs: ArrayLike<number>, n: number, out: ChunkColumns): Promise<void> {
+    // Validate every reference (and segment header) before reading any chunk.
     const sizeOf = new Map<number, number>();
+    let prevSeg = -1;
     for (let i = 0; i < n; i++) {
       const seg = this.refSegment(refs[i]!);
-      segOf[i] = seg;
-      if (!sizeOf.has(seg)) sizeOf.set(seg, -1);
+      if (seg !== prevSeg && !sizeOf.has(seg)) sizeOf.set(seg, -1);
+      prevSeg = seg;
     }
     for (const seg of sizeOf.keys()) sizeOf.set(seg, await this.segmentSize(seg));
-    const offs = new Float64Array(n);
+    prevSeg = -1;
+    let size = 0;
     for (let i = 0; i < n; i++) {
-      const seg = segOf[i]!;
-      offs[i] = this.locateIn(refs[i]!, seg, sizeOf.get(seg)!)[1];
+      const seg = chunkRefSegment(refs[i]!);
+      if (seg !== prevSeg) {
+        size = sizeOf.get(seg)!;
+        prevSeg = seg;
+      }
+      this.offsetIn(refs[i]!, seg, size);
     }
-    const order = new Uint32Array(n);
-    let sorted = true;
-    for (let i = 0; i < n; i++) {
-      order[i] = i;
-      if (i > 0 && refs[i]! < refs[i - 1]!) sorted = false;
+    let order: Uint32Array | null = null;
+    for (let i = 1; i < n; i++) {
+      if (refs[i]! < refs[i - 1]!) {
+        order = new Uint32Array(n);
+        for (let k = 0; k < n; k++) order[k] = k;
+        order.sort((a, b) => refs[a]! - refs[b]!);
+        break;
+      }
     }
-    if (!sorted) order.sort((a, b) => refs[a]! - refs[b]!);
-    const out = new Array<ChunkRecord>(n);
+    const bufs = out.bufs;
+    const loc = out.loc;
     let i = 0;
     while (i < n) {
-      const seg = segOf[order[i]!]!;
+      const first = refs[order === null ? i : order[i]!]!;
+      const seg = chunkRefSegment(first);
       const size = sizeOf.get(seg)!;
-      const start = offs[order[i]!]!;
+      const start = chunkRefOffset(first);
       let last = start;
       let j = i + 1;
       while (j < n) {
-        const o2 = offs[order[j]!]!;
-        if (segOf[order[j]!] !== seg || o2 - last > MAX_GAP || o2 - start > MAX_SPAN) break;
+        const ref = refs[order === null ? j : order[j]!]!;
+        const o2 = chunkRefOffset(ref);
+        if (chunkRefSegment(ref) !== seg || o2 - last > MAX_GAP || o2 - start > MAX_SPAN) break;
         last = o2;
         j++;
       }
       const end = Math.min(last + CHUNK_WINDOW, size);
       const b = await this.segments[seg]!.read(start, end - start);
+      const bi = bufs.length;
+      bufs.push(b);
       for (let k = i; k < j; k++) {
-        const idx = order[k]!;
-        const off = offs[idx]!;
-        out[idx] = this.decode(b, off - start, seg, off, size, false) ?? (await this.exact(seg, off, size, b.subarray(off - start)));
+        const idx = order === null ? k : order[k]!;
+        const off = chunkRefOffset(refs[idx]!);
+        let rb = b;
+        let dataEnd = this.recordAt(b, off - start, seg, off, size);
+        if (dataEnd >= 0) {
+          loc[4 * idx] = bi;
+        } else {
+          rb = await this.exactBytes(seg, off, size, b.subarray(off - start));
+          dataEnd = this.recordAt(rb, 0, seg, off, size);
+          if (dataEnd < 0) throw this.corrupt(seg, off, 'truncated chunk');
+          loc[4 * idx] = bufs.length;
+          bufs.push(rb);
+        }
+        const ds = this.dataStart;
+        loc[4 * idx + 1] = ds;
+        loc[4 * idx + 2] = dataEnd;
+        loc[4 * idx + 3] = rb[ds - 1]!;
       }
       i = j;
     }
-    return out;
   }
 }

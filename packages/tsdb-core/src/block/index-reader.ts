@@ -39,6 +39,189 @@ export interface SeriesEntry {
   chunks: ChunkMeta[];
 }
 
+/**
+ * Series entries decoded into flat columns (IndexReader.seriesColumns), so that reading many series
+ * allocates a few arrays rather than objects per series, label and chunk. Series i is the entry of
+ * series ref `refs[i]`; its labels are the pairs [labelStart[i], labelStart[i+1]) with the name at
+ * labelSyms[2k] and the value at labelSyms[2k+1], both indexes into the symbol table; its chunk
+ * metas are [chunkStart[i], chunkStart[i+1]), chunk c spanning [chunkTimes[2c], chunkTimes[2c+1]]
+ * with reference chunkRef[c]. Arrays may be longer than used.
+ */
+export interface SeriesColumns {
+  numSeries: number;
+  refs: Float64Array;
+  labelStart: Uint32Array;
+  labelSyms: Uint32Array;
+  chunkStart: Uint32Array;
+  chunkTimes: Float64Array;
+  chunkRef: Float64Array;
+}
+
+/**
+ * Symbol strings and tables shared by the index readers of many blocks (IndexReaderOptions): a
+ * reader's symbols are replaced by the pool's copies of the same strings, and its whole table by an
+ * identical one already in the pool. Equal labels of different blocks are then the same strings,
+ * and blocks with the same symbols (blocks of one tenant without series churn) the same table, so
+ * merging them compares references and symbol indexes rather than string contents. Also saves the
+ * memory of the copies.
+ */
+export class SymbolPool {
+  private readonly strings = new Map<string, string>();
+  /** Tables by length. */
+  private readonly tables = new Map<number, (readonly string[])[]>();
+
+  /** Number of distinct strings. */
+  get size(): number {
+    return this.strings.size;
+  }
+
+  /**
+   * Makes the strings of `syms` the pool's (in place) and returns the pool's table equal to it,
+   * `syms` itself if there was none (it is then added).
+   */
+  intern(syms: string[]): readonly string[] {
+    const strings = this.strings;
+    for (let i = 0; i < syms.length; i++) {
+      const s = syms[i]!;
+      const c = strings.get(s);
+      if (c === undefined) strings.set(s, s);
+      else syms[i] = c;
+    }
+    let same = this.tables.get(syms.length);
+    if (same === undefined) {
+      same = [];
+      this.tables.set(syms.length, same);
+    }
+    for (const t of same) {
+      if (t === syms) return t;
+      let i = 0;
+      while (i < syms.length && t[i] === syms[i]) i++;
+      if (i === syms.length) return t;
+    }
+    same.push(syms);
+    return syms;
+  }
+}
+
+export interface IndexReaderOptions {
+  /** Shares the symbol strings and table with other readers; see SymbolPool. */
+  symbolPool?: SymbolPool;
+}
+
+function growU32(a: Uint32Array, need: number): Uint32Array {
+  if (need <= a.length) return a;
+  const b = new Uint32Array(Math.max(need, 2 * a.length));
+  b.set(a);
+  return b;
+}
+
+function growF64(a: Float64Array, need: number): Float64Array {
+  if (need <= a.length) return a;
+  const b = new Float64Array(Math.max(need, 2 * a.length));
+  b.set(a);
+  return b;
+}
+
+/**
+ * Cursor of uvarintAt/varintAt: the position to read at, advanced past what they read. A typed
+ * array rather than a variable so that updating it never boxes the number.
+ */
+const cur = new Int32Array(1);
+
+/** ByteReader.readUvarint at b[cur[0]] (before `end`), advancing the cursor; NaN where ByteReader throws. */
+function uvarintAt(b: Uint8Array, end: number): number {
+  const i = cur[0]!;
+  // Up to 3 bytes (symbol indexes, counts, small deltas) with int32 ops.
+  if (i + 2 < end) {
+    const c0 = b[i]!;
+    if (c0 < 0x80) {
+      cur[0] = i + 1;
+      return c0;
+    }
+    const c1 = b[i + 1]!;
+    if (c1 < 0x80) {
+      cur[0] = i + 2;
+      return (c0 & 0x7f) | (c1 << 7);
+    }
+    const c2 = b[i + 2]!;
+    if (c2 < 0x80) {
+      cur[0] = i + 3;
+      return (c0 & 0x7f) | ((c1 & 0x7f) << 7) | (c2 << 14);
+    }
+  }
+  return uvarintSlow(b, i, end);
+}
+
+function uvarintSlow(b: Uint8Array, i: number, end: number): number {
+  // Exact as a double up to 7 groups (49 bits).
+  let v = 0;
+  let mul = 1;
+  for (let k = 0; k < 7; k++) {
+    if (i + k >= end) return NaN;
+    const c = b[i + k]!;
+    v += (c & 0x7f) * mul;
+    if (c < 0x80) {
+      cur[0] = i + k + 1;
+      return v;
+    }
+    mul *= 128;
+  }
+  for (let k = 7; k < 10; k++) {
+    if (i + k >= end) return NaN;
+    const c = b[i + k]!;
+    if (k === 9 && c > 1) return NaN;
+    v += (c & 0x7f) * mul;
+    if (c < 0x80) {
+      if (v > Number.MAX_SAFE_INTEGER) return NaN;
+      cur[0] = i + k + 1;
+      return v;
+    }
+    mul *= 128;
+  }
+  return NaN;
+}
+
+/** ByteReader.readVarint at b[cur[0]] (before `end`), advancing the cursor; NaN where ByteReader throws. */
+function varintAt(b: Uint8Array, end: number): number {
+  const i = cur[0]!;
+  // Zigzag: exact as doubles up to 7 groups (49 bits).
+  let u = 0;
+  let mul = 1;
+  for (let k = 0; k < 7; k++) {
+    if (i + k >= end) return NaN;
+    const c = b[i + k]!;
+    u += (c & 0x7f) * mul;
+    if (c < 0x80) {
+      cur[0] = i + k + 1;
+      return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    }
+    mul *= 128;
+  }
+  let hi = 0;
+  let lo = 0;
+  for (let k = 0; k < 10; k++) {
+    if (i + k >= end) return NaN;
+    const c = b[i + k]!;
+    const g = c & 0x7f;
+    const shift = k * 7;
+    if (k === 9 && c > 1) return NaN;
+    if (shift < 32) {
+      lo |= g << shift;
+      if (shift > 25) hi |= g >>> (32 - shift);
+    } else {
+      hi |= g << (shift - 32);
+    }
+    if (c < 0x80) {
+      const mask = -(lo & 1);
+      const n = ((hi >>> 1) ^ mask) * 4294967296 + ((((lo >>> 1) | (hi << 31)) ^ mask) >>> 0);
+      if (!Number.isSafeInteger(n)) return NaN;
+      cur[0] = i + k + 1;
+      return n;
+    }
+  }
+  return NaN;
+}
+
 /** Every SAMPLE_EVERY-th value of a label name is kept in memory for binary search. */
 const SAMPLE_EVERY = 32;
 /** Bytes read for a series entry whose length is not known yet. */
@@ -97,7 +280,7 @@ export class IndexReader {
   ) {}
 
   /** Opens an index; `file` names it in error messages. */
-  static async open(src: ByteSource, file = 'index'): Promise<IndexReader> {
+  static async open(src: ByteSource, file = 'index', opts: IndexReaderOptions = {}): Promise<IndexReader> {
     const corrupt = (msg: string): BlockCorruptionError => new BlockCorruptionError(`${file}: ${msg}`);
     const size = await src.size();
     if (size < INDEX_HEADER_LEN + INDEX_TOC_LEN) throw corrupt(`file of ${size} bytes is too short for an index`);
@@ -159,7 +342,7 @@ export class IndexReader {
 
     // Symbol table.
     const symBody = await readSection(toc.symbols, 'symbol table');
-    const syms: string[] = [];
+    let syms: string[] = [];
     try {
       const sr = new ByteReader(symBody);
       const n = sr.readBE32();
@@ -168,6 +351,8 @@ export class IndexReader {
     } catch (e) {
       throw corrupt(`symbol table: ${(e as Error).message}`);
     }
+    // The shared table is never modified (as this reader's own is not).
+    if (opts.symbolPool !== undefined) syms = opts.symbolPool.intern(syms) as string[];
 
     // Postings offset table.
     const table = (await readSection(toc.postingsTable, 'postings offset table')).slice();
@@ -246,6 +431,11 @@ export class IndexReader {
   /** All symbols, sorted by UTF-8 bytes (a copy). */
   symbols(): string[] {
     return this.syms.slice();
+  }
+
+  /** The symbol table itself (not a copy): the label symbol indexes of seriesColumns point into it. */
+  get symbolTable(): readonly string[] {
+    return this.syms;
   }
 
   /** Number of symbols; `symbol(i)` is the i-th. */
@@ -472,6 +662,14 @@ export class IndexReader {
 
   /** Reads a series entry whose length is known from `head` (or from a fresh read). */
   private async seriesExact(ref: number, off: number, head: Uint8Array | undefined): Promise<SeriesEntry> {
+    const buf = await this.entryBytes(ref, off, head);
+    const s = this.decodeSeries(buf, 0, ref);
+    if (s === null) throw this.corrupt(`series ${ref} at offset ${off} is truncated`);
+    return s;
+  }
+
+  /** Reads the whole entry at `off`, whose length is read from `head` (or from a fresh read). */
+  private async entryBytes(ref: number, off: number, head: Uint8Array | undefined): Promise<Uint8Array> {
     head ??= await this.src.read(off, Math.min(10, this.seriesEnd - off));
     let len: number;
     let n: number;
@@ -483,10 +681,127 @@ export class IndexReader {
       throw this.corrupt(`series ${ref} at offset ${off}: invalid length`);
     }
     if (off + n + len + 4 > this.seriesEnd) throw this.corrupt(`series ${ref} at offset ${off}: length ${len} runs past the series section`);
-    const buf = await this.src.read(off, n + len + 4);
-    const s = this.decodeSeries(buf, 0, ref);
-    if (s === null) throw this.corrupt(`series ${ref} at offset ${off} is truncated`);
-    return s;
+    return this.src.read(off, n + len + 4);
+  }
+
+  /**
+   * Reads the series entries of `refs` (ascending, as postings are) into columns, keeping only the
+   * series with a chunk overlapping [mint, maxt] and of those only such chunks (Block.select's
+   * filter). Every entry is read and verified as seriesMany does, with the same errors.
+   */
+  async seriesColumns(refs: readonly number[], mint: number, maxt: number): Promise<SeriesColumns> {
+    const n = refs.length;
+    for (let i = 0; i < n; i++) {
+      this.seriesOffset(refs[i]!);
+      if (i > 0 && refs[i]! <= refs[i - 1]!) throw new RangeError('seriesColumns: series refs must be ascending');
+    }
+    const cols: SeriesColumns = {
+      numSeries: 0,
+      refs: new Float64Array(n),
+      labelStart: new Uint32Array(n + 1),
+      labelSyms: new Uint32Array(Math.max(64, 16 * n)),
+      chunkStart: new Uint32Array(n + 1),
+      chunkTimes: new Float64Array(Math.max(32, 2 * n)),
+      chunkRef: new Float64Array(Math.max(16, n)),
+    };
+    let i = 0;
+    while (i < n) {
+      // Offsets are valid (checked above).
+      const start = refs[i]! * SERIES_ALIGNMENT;
+      let last = start;
+      let j = i + 1;
+      while (j < n) {
+        const o = refs[j]! * SERIES_ALIGNMENT;
+        if (o - last > MAX_GAP || o - start > MAX_SPAN) break;
+        last = o;
+        j++;
+      }
+      const end = Math.min(last + SERIES_WINDOW, this.seriesEnd);
+      const buf = await this.src.read(start, end - start);
+      for (let k = i; k < j; k++) {
+        const off = refs[k]! * SERIES_ALIGNMENT;
+        if (this.decodeSeriesInto(buf, off - start, refs[k]!, mint, maxt, cols)) continue;
+        const exact = await this.entryBytes(refs[k]!, off, undefined);
+        if (!this.decodeSeriesInto(exact, 0, refs[k]!, mint, maxt, cols)) throw this.corrupt(`series ${refs[k]!} at offset ${off} is truncated`);
+      }
+      i = j;
+    }
+    return cols;
+  }
+
+  /**
+   * decodeSeries into columns (see seriesColumns): appends the entry at b[pos] if it has chunks in
+   * [mint, maxt]; false when b ends before the entry does. Where the entry is invalid, decodeSeries
+   * runs on it to throw its error.
+   */
+  private decodeSeriesInto(b: Uint8Array, pos: number, ref: number, mint: number, maxt: number, c: SeriesColumns): boolean {
+    cur[0] = pos;
+    const len = uvarintAt(b, b.length);
+    if (Number.isNaN(len)) return this.decodeSeriesError(b, pos, ref);
+    const start = cur[0]!;
+    const end = start + len;
+    if (end + 4 > b.length) return false;
+    if (be32(b, end) !== crc32c(b, start, end)) return this.decodeSeriesError(b, pos, ref);
+    const nsyms = this.syms.length;
+    const ns = c.numSeries;
+    // Labels: pairs of symbol indexes.
+    const nl = uvarintAt(b, end);
+    if (!(nl <= len)) return this.decodeSeriesError(b, pos, ref);
+    const l0 = c.labelStart[ns]!;
+    if (2 * (l0 + nl) > c.labelSyms.length) c.labelSyms = growU32(c.labelSyms, 2 * (l0 + nl));
+    const ls = c.labelSyms;
+    for (let k = 0, p = 2 * l0; k < nl; k++, p += 2) {
+      const nm = uvarintAt(b, end);
+      const v = uvarintAt(b, end);
+      if (!(nm < nsyms && v < nsyms)) return this.decodeSeriesError(b, pos, ref);
+      ls[p] = nm;
+      ls[p + 1] = v;
+    }
+    // Chunk metas overlapping [mint, maxt].
+    const nc = uvarintAt(b, end);
+    if (!(nc <= len)) return this.decodeSeriesError(b, pos, ref);
+    const c0 = c.chunkStart[ns]!;
+    if (c0 + nc > c.chunkRef.length || 2 * (c0 + nc) > c.chunkTimes.length) {
+      c.chunkTimes = growF64(c.chunkTimes, 2 * (c0 + nc));
+      c.chunkRef = growF64(c.chunkRef, c0 + nc);
+    }
+    const times = c.chunkTimes;
+    const cref = c.chunkRef;
+    let kept = c0;
+    let cmaxt = 0;
+    let r = 0;
+    for (let k = 0; k < nc; k++) {
+      let cmint: number;
+      if (k === 0) {
+        cmint = varintAt(b, end);
+        cmaxt = cmint + uvarintAt(b, end);
+        r = uvarintAt(b, end);
+      } else {
+        cmint = cmaxt + uvarintAt(b, end);
+        cmaxt = cmint + uvarintAt(b, end);
+        r += varintAt(b, end);
+      }
+      // NaN propagates: one check covers every read of the chunk meta.
+      if (Number.isNaN(cmaxt) || Number.isNaN(r)) return this.decodeSeriesError(b, pos, ref);
+      if (cmaxt >= mint && cmint <= maxt) {
+        times[2 * kept] = cmint;
+        times[2 * kept + 1] = cmaxt;
+        cref[kept] = r;
+        kept++;
+      }
+    }
+    if (kept === c0) return true; // nothing in range: the series is left out
+    c.refs[ns] = ref;
+    c.labelStart[ns + 1] = l0 + nl;
+    c.chunkStart[ns + 1] = kept;
+    c.numSeries = ns + 1;
+    return true;
+  }
+
+  /** Throws decodeSeries' error for an entry decodeSeriesInto found invalid; false if it is just cut short. */
+  private decodeSeriesError(b: Uint8Array, pos: number, ref: number): false {
+    if (this.decodeSeries(b, pos, ref) === null) return false;
+    throw this.corrupt(`series ${ref} at offset ${ref * SERIES_ALIGNMENT}: invalid entry`);
   }
 
   /** Decodes the entry at b[pos]; null when b ends before the entry does. */

@@ -1,4 +1,5 @@
-import { STALE_HI, STALE_LO, XorAppender, XorIterator, bitsToFloat, floatToBits, isStaleBits } from './xor';
+import { SampleBuffer } from '../sample-buffer';
+import { STALE_HI, STALE_LO, XorAppender, XorIterator, bitsToFloat, decodeXorInto, floatToBits, isStaleBits } from './xor';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -213,5 +214,161 @@ describe('XorAppender / XorIterator', () => {
       while (it.next());
     }).toThrow(/truncated/);
     expect(() => new XorIterator(new Uint8Array(1))).toThrow(/header/);
+  });
+});
+
+describe('decodeXorInto', () => {
+  interface Got {
+    ts: number[];
+    bits: number[];
+    stale: number[];
+    err: string | null;
+  }
+
+  /** What ChunkSeries.decodeInto used to do: iterate with XorIterator, cut to [mint, maxt]. */
+  function reference(data: Uint8Array, mint: number, maxt: number): Got {
+    const got: Got = { ts: [], bits: [], stale: [], err: null };
+    try {
+      const it = new XorIterator(data);
+      while (it.next()) {
+        const t = it.t;
+        if (t < mint) continue;
+        if (t > maxt) break;
+        if (it.stale) got.stale.push(t);
+        else {
+          got.ts.push(t);
+          got.bits.push(it.hi, it.lo);
+        }
+      }
+    } catch (e) {
+      got.err = (e as Error).message;
+    }
+    return got;
+  }
+
+  const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+  /** decodeXorInto into a buffer that already holds `pre` samples; returns only what it appended. */
+  function fast(b: Uint8Array, start: number, end: number, mint: number, maxt: number, buf: SampleBuffer, pre: number): Got {
+    buf.reset();
+    for (let i = 0; i < pre; i++) buf.push(-i, i);
+    const got: Got = { ts: [], bits: [], stale: [], err: null };
+    try {
+      decodeXorInto(b, start, end, mint, maxt, buf);
+    } catch (e) {
+      got.err = (e as Error).message;
+    }
+    let sameMemory = true;
+    for (let i = pre; i < buf.n; i++) {
+      got.ts.push(buf.ts[i]!);
+      const h = buf.vbits[2 * i + (LE ? 1 : 0)]!;
+      const l = buf.vbits[2 * i + (LE ? 0 : 1)]!;
+      got.bits.push(h, l);
+      if (!Object.is(buf.vs[i], bitsToFloat(h, l)) && !Number.isNaN(buf.vs[i])) sameMemory = false;
+    }
+    expect(sameMemory).toBe(true);
+    for (let i = 0; i < buf.nStale; i++) got.stale.push(buf.staleTs[i]!);
+    expect(Array.from(buf.ts.subarray(0, pre))).toEqual(Array.from({ length: pre }, (_, i) => -i));
+    return got;
+  }
+
+  const DODS = [0, 1, -1, 8192, -8191, 8193, -8192, 65536, -65535, 65537, -65536, 524288, -524287, 524289, -524288, 2 ** 33, -(2 ** 33)];
+
+  function randomChunk(r: () => number): Sample[] {
+    const n = r() < 0.1 ? 1 + Math.floor(r() * 3) : 1 + Math.floor(r() * (r() < 0.8 ? 130 : 400));
+    const style = Math.floor(r() * 4);
+    let t = [1795305600000, -1700000000000, 0, Math.floor(r() * 2 ** 50) - 2 ** 49][Math.floor(r() * 4)]!;
+    let delta = [15000, 300000, 1, 0, Math.floor(r() * 2 ** 40)][Math.floor(r() * 5)]!;
+    let v = r() * 100;
+    const out: Sample[] = [];
+    for (let i = 0; i < n; i++) {
+      if (i > 0) {
+        if (style === 1 || r() < 0.2) {
+          const d = r() < 0.5 ? DODS[Math.floor(r() * DODS.length)]! : Math.floor((r() - 0.5) * 2 ** Math.floor(r() * 36));
+          if (delta + d >= 0) delta += d;
+        }
+        t += delta;
+      }
+      let hi: number;
+      let lo: number;
+      const kind = r();
+      if (kind < 0.05) [hi, lo] = [STALE_HI, STALE_LO];
+      else if (kind < 0.08) [hi, lo] = bits([NaN, Infinity, -Infinity, -0, 5e-324][Math.floor(r() * 5)]!);
+      else if (kind < 0.12) [hi, lo] = [(r() * 2 ** 32) >>> 0, (r() * 2 ** 32) >>> 0];
+      else if (kind < 0.14) [hi, lo] = [0x7ff00000 | ((r() * 2 ** 20) >>> 0), (r() * 2 ** 32) >>> 0]; // NaN payloads
+      else {
+        if (style === 2) v = r() * 2 ** ((r() - 0.5) * 200);
+        else if (style === 3 && r() < 0.5) v += Math.floor(r() * 10);
+        else if (r() < 0.5) v = r() < 0.5 ? -v : v * (1 + r());
+        [hi, lo] = bits(v);
+      }
+      out.push({ t, hi, lo });
+    }
+    return out;
+  }
+
+  it('gives exactly what XorIterator gives, on random chunks and cuts', () => {
+    const r = rng(20240611);
+    const buf = new SampleBuffer(4);
+    let samples = 0;
+    let stale = 0;
+    for (let iter = 0; iter < 3000; iter++) {
+      const ss = randomChunk(r);
+      const data = encode(ss).bytes().slice();
+      const first = ss[0]!.t;
+      const last = ss[ss.length - 1]!.t;
+      const pick = (): number => {
+        const x = r();
+        if (x < 0.15) return -Infinity;
+        if (x < 0.3) return Infinity;
+        if (x < 0.6) return ss[Math.floor(r() * ss.length)]!.t + (r() < 0.5 ? 0 : r() < 0.5 ? -1 : 1);
+        return first + Math.floor(r() * (last - first + 1));
+      };
+      let mint = pick();
+      let maxt = pick();
+      if (mint > maxt && r() < 0.8) [mint, maxt] = [maxt, mint];
+      // The chunk embedded in a larger buffer, surrounded by garbage (or at its very end).
+      const before = Math.floor(r() * 8);
+      const after = r() < 0.3 ? 0 : Math.floor(r() * 8);
+      const big = new Uint8Array(before + data.length + after);
+      for (let i = 0; i < big.length; i++) big[i] = (r() * 256) | 0;
+      big.set(data, before);
+      const want = reference(data, mint, maxt);
+      const got = fast(big, before, before + data.length, mint, maxt, buf, Math.floor(r() * 3));
+      expect(got).toEqual(want);
+      samples += want.ts.length;
+      stale += want.stale.length;
+    }
+    expect(samples).toBeGreaterThan(50000);
+    expect(stale).toBeGreaterThan(1000);
+  });
+
+  it('throws what XorIterator throws on truncated and corrupted chunks, after the same samples', () => {
+    const r = rng(99);
+    const buf = new SampleBuffer(8);
+    let errors = 0;
+    for (let iter = 0; iter < 3000; iter++) {
+      const data = encode(randomChunk(r)).bytes().slice();
+      let bad: Uint8Array;
+      if (r() < 0.5) {
+        bad = data.subarray(0, Math.floor(r() * data.length));
+      } else {
+        bad = data.slice();
+        for (let k = 0; k < 1 + r() * 3; k++) bad[Math.floor(r() * bad.length)] ^= 1 << Math.floor(r() * 8);
+      }
+      const want = reference(bad, -Infinity, Infinity);
+      const got = fast(bad, 0, bad.length, -Infinity, Infinity, buf, 0);
+      expect(got).toEqual(want);
+      if (want.err !== null) errors++;
+    }
+    expect(errors).toBeGreaterThan(1000);
+  });
+
+  it('decodes the documented example and rejects a short header', () => {
+    const a = encode(floats([1700000000000, 1700000015000], [1, 0]));
+    const buf = new SampleBuffer(1);
+    decodeXorInto(a.bytes(), 0, a.byteLength(), -Infinity, Infinity, buf);
+    expect([buf.n, Array.from(buf.ts.subarray(0, 2)), Array.from(buf.vs.subarray(0, 2))]).toEqual([2, [1700000000000, 1700000015000], [1, 0]]);
+    expect(() => decodeXorInto(new Uint8Array(1), 0, 1, 0, 1, buf)).toThrow(/shorter than the 2-byte header/);
   });
 });

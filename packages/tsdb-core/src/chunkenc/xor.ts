@@ -5,10 +5,14 @@
  */
 
 import type { SampleIterator } from '../querier';
+import type { SampleBuffer } from '../sample-buffer';
 import { BitReader, BitWriter } from './bstream';
 
 export const STALE_HI = 0x7ff00000;
 export const STALE_LO = 0x00000002;
+// Local copies: exported consts compile to property loads on `exports`.
+const STALE_HI_BITS = 0x7ff00000;
+const STALE_LO_BITS = 0x00000002;
 
 const TWO_32 = 4294967296;
 const HEADER_BITS = 16;
@@ -299,4 +303,227 @@ export class XorIterator extends BitReader implements SampleIterator {
     this.hi = (this.hi ^ xh) >>> 0;
     this.lo = (this.lo ^ xl) >>> 0;
   }
+}
+
+/**
+ * Scratch for decodeXorInto: the chunk being decoded as big-endian 32-bit words, so that reading
+ * up to 32 bits at any bit position takes two loads. Grows to the largest chunk seen.
+ */
+let words = new Int32Array(64);
+/** Zero words after a chunk's last one: one sample reads at most 145 bits past its start. */
+const WORDS_PAD = 8;
+
+/** 32 bits of `w` from bit `pos` on (MSB first), as an int32; branch-free for pos % 32 === 0. */
+function peek32(w: Int32Array, pos: number): number {
+  const i = pos >>> 5;
+  const s = pos & 31;
+  return (w[i]! << s) | ((w[i + 1]! >>> 1) >>> (31 - s));
+}
+
+/** Result of uvarintAt as [hi, lo] (a typed array, so that setting it never boxes a number). */
+const uv = new Int32Array(2);
+
+/** Go `binary.Uvarint` of the bytes at b[p] (before `end`), into `uv`; its length, or -1 if truncated or overlong. */
+function uvarintAt(b: Uint8Array, p: number, end: number): number {
+  let hi = 0;
+  let lo = 0;
+  for (let k = 0; k < 10; k++) {
+    if (p + k >= end) return -1;
+    const c = b[p + k]!;
+    const g = c & 0x7f;
+    const shift = k * 7;
+    if (shift < 32) {
+      lo |= g << shift;
+      if (shift > 25) hi |= g >>> (32 - shift);
+    } else {
+      hi |= g << (shift - 32);
+    }
+    if (c < 0x80) {
+      if (k === 9 && c > 1) return -1;
+      uv[0] = hi;
+      uv[1] = lo;
+      return k + 1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Reproduces the error XorIterator throws on a chunk the fast decoder found truncated or corrupt
+ * at sample `k` (the samples before it decoded fine in both).
+ */
+function xorDecodeError(b: Uint8Array, start: number, end: number, k: number): never {
+  const it = new XorIterator(b.subarray(start, end));
+  for (let i = 0; i <= k; i++) it.next();
+  throw new Error(`xor chunk: sample ${k} is corrupt`);
+}
+
+/**
+ * Appends the samples of the XOR chunk b[start, end) with mint <= t <= maxt to `buf` (stale markers
+ * to its stale column), exactly as iterating the chunk with XorIterator would, stopping at the first
+ * sample after maxt; throws XorIterator's errors on a truncated or corrupt chunk. All decoder state
+ * lives in locals and values are written as their raw bits, so a chunk decodes without allocating.
+ */
+export function decodeXorInto(b: Uint8Array, start: number, end: number, mint: number, maxt: number, buf: SampleBuffer): void {
+  if (end - start < 2) throw new Error(`xor chunk: ${end - start} bytes is shorter than the 2-byte header`);
+  const total = (b[start]! << 8) | b[start + 1]!;
+  if (total === 0) return;
+  buf.ensure(total);
+  const ts = buf.ts;
+  const vw = buf.vbits;
+  let n = buf.n;
+
+  // Sample 0: varint timestamp and 64 raw value bits, byte-aligned.
+  let p = start + 2;
+  let len = uvarintAt(b, p, end);
+  if (len < 0 || p + len + 8 > end) xorDecodeError(b, start, end, 0);
+  p += len;
+  const zhi = uv[0]!;
+  const zlo = uv[1]!;
+  const mask = -(zlo & 1);
+  let t = ((zhi >>> 1) ^ mask) * TWO_32 + ((((zlo >>> 1) | (zhi << 31)) ^ mask) >>> 0);
+  let hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+  let lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
+  p += 8;
+  let k = 0;
+  if (t >= mint) {
+    if (t > maxt) return;
+    if (hi === STALE_HI_BITS && lo === STALE_LO_BITS) buf.pushStale(t);
+    else {
+      ts[n] = t;
+      vw[2 * n + LO] = lo;
+      vw[2 * n + HI] = hi;
+      n++;
+    }
+  }
+  if (total === 1) {
+    buf.n = n;
+    return;
+  }
+
+  // Sample 1: uvarint delta (still byte-aligned), then an XOR value like every later sample.
+  len = uvarintAt(b, p, end);
+  if (len < 0) {
+    buf.n = n;
+    xorDecodeError(b, start, end, 1);
+  }
+  let delta = uv[0]! * TWO_32 + (uv[1]! >>> 0);
+
+  // Later samples are bit-packed: copy the chunk into `words` (bit positions are from `start`).
+  const nbytes = end - start;
+  const full = nbytes >>> 2;
+  if (words.length < full + 1 + WORDS_PAD) words = new Int32Array(2 * (full + 1 + WORDS_PAD));
+  const w32 = words;
+  let q = start;
+  for (let j = 0; j < full; j++, q += 4) w32[j] = (b[q]! << 24) | (b[q + 1]! << 16) | (b[q + 2]! << 8) | b[q + 3]!;
+  let last = 0;
+  for (let j = 0; j < 4; j++) last = (last << 8) | (q + j < end ? b[q + j]! : 0);
+  w32[full] = last;
+  for (let j = 1; j <= WORDS_PAD; j++) w32[full + j] = 0;
+  let pos = (p + len - start) * 8;
+  const bitEnd = nbytes * 8;
+  let leading = 0;
+  let trailing = 0;
+  let sig = 64;
+  for (k = 1; k < total; k++) {
+    // One 32-bit window serves the timestamp bits and, mostly, the value's control bits.
+    let w = peek32(w32, pos);
+    if (k >= 2) {
+      if (w >= 0) {
+        // dod 0
+        pos += 1;
+        w <<= 1;
+      } else {
+        let dod: number;
+        if ((w & 0x40000000) === 0) {
+          dod = (w >>> 16) & 0x3fff;
+          if (dod > 8192) dod -= 16384;
+          pos += 16;
+          w <<= 16;
+        } else if ((w & 0x20000000) === 0) {
+          dod = (w >>> 12) & 0x1ffff;
+          if (dod > 65536) dod -= 131072;
+          pos += 20;
+          w = peek32(w32, pos);
+        } else if ((w & 0x10000000) === 0) {
+          dod = (w >>> 8) & 0xfffff;
+          if (dod > 524288) dod -= 1048576;
+          pos += 24;
+          w = peek32(w32, pos);
+        } else {
+          pos += 4;
+          const h = peek32(w32, pos);
+          pos += 32;
+          dod = h * TWO_32 + (peek32(w32, pos) >>> 0);
+          pos += 32;
+          w = peek32(w32, pos);
+        }
+        delta += dod;
+      }
+    }
+    t += delta;
+    // Value: '0' unchanged; '10' XOR in the previous window; '11' a new window (5 bits leading
+    // zeros, 6 bits significant count), then the significant bits.
+    if (w >= 0) {
+      pos += 1;
+    } else {
+      if ((w & 0x40000000) !== 0) {
+        leading = (w >>> 25) & 31;
+        sig = (w >>> 19) & 63;
+        if (sig === 0) sig = 64;
+        trailing = 64 - leading - sig;
+        if (trailing < 0) {
+          buf.n = n;
+          xorDecodeError(b, start, end, k);
+        }
+        pos += 13;
+      } else {
+        pos += 2;
+      }
+      let xh: number;
+      let xl: number;
+      if (sig > 32) {
+        const h = peek32(w32, pos) >>> (64 - sig);
+        pos += sig - 32;
+        const l = peek32(w32, pos);
+        pos += 32;
+        if (trailing === 0) {
+          xh = h;
+          xl = l;
+        } else {
+          xh = (h << trailing) | (l >>> (32 - trailing));
+          xl = l << trailing;
+        }
+      } else {
+        const l = peek32(w32, pos) >>> (32 - sig);
+        pos += sig;
+        if (trailing === 0) {
+          xh = 0;
+          xl = l;
+        } else if (trailing < 32) {
+          xh = l >>> (32 - trailing);
+          xl = l << trailing;
+        } else {
+          xh = l << (trailing - 32);
+          xl = 0;
+        }
+      }
+      hi ^= xh;
+      lo ^= xl;
+    }
+    if (pos > bitEnd) {
+      buf.n = n;
+      xorDecodeError(b, start, end, k);
+    }
+    if (t < mint) continue;
+    if (t > maxt) break;
+    if (hi === STALE_HI_BITS && lo === STALE_LO_BITS) buf.pushStale(t);
+    else {
+      ts[n] = t;
+      vw[2 * n + LO] = lo;
+      vw[2 * n + HI] = hi;
+      n++;
+    }
+  }
+  buf.n = n;
 }
