@@ -130,26 +130,110 @@ export function labelsJson(ls: Labels): string {
   return out + '}';
 }
 
-/** A string this long is turned into bytes: flattening many small ropes early is ~2x faster. */
-const FLUSH_CHARS = 16384;
+/** Writes the digits of an int32 n >= 0 at b[p], left-padded with zeros to `width`; the new end. */
+function writeInt32Digits(b: Buffer, p: number, n: number, width: number): number {
+  let len = 1;
+  for (let x = n; x >= 10; x = (x / 10) | 0) len++;
+  if (len < width) len = width;
+  const end = p + len;
+  for (let i = end - 1; i >= p; i--) {
+    const q = (n / 10) | 0;
+    b[i] = 48 + n - q * 10;
+    n = q;
+  }
+  return end;
+}
+
+/** Writes the digits of an integer 0 <= n < 2^53 at b[p] with int32 arithmetic only; the new end. */
+function writeDigits(b: Buffer, p: number, n: number): number {
+  if (n < 2147483648) return writeInt32Digits(b, p, n | 0, 0);
+  const hi = Math.floor(n / 1e9);
+  return writeInt32Digits(b, writeDigits(b, p, hi), (n - hi * 1e9) | 0, 9);
+}
+
+/** Size of the Buffers a BodyWriter fills. */
+const CHUNK_BYTES = 64 * 1024;
 
 /**
- * Collects a response body as Buffer chunks. Writers append to a local string and hand it over
- * with `push` whenever it exceeds FLUSH_CHARS, so V8 never builds one huge rope.
+ * Collects a response body as Buffer chunks, written byte by byte: points (timestamps, integer
+ * values) are formatted straight into the buffer as ASCII digits, other text is UTF-8 encoded into
+ * it. No string is built for the points of a large result.
  */
 export class BodyWriter {
-  readonly chunks: Buffer[] = [];
-  length = 0;
+  private readonly done: Buffer[] = [];
+  private doneBytes = 0;
+  private buf: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private pos = 0;
 
+  /** The body's Buffers (the writer keeps no state that later writes could change). */
+  get chunks(): Buffer[] {
+    this.seal();
+    return this.done;
+  }
+
+  get length(): number {
+    return this.doneBytes + this.pos;
+  }
+
+  private seal(): void {
+    if (this.pos === 0) return;
+    this.done.push(this.buf.subarray(0, this.pos));
+    this.doneBytes += this.pos;
+    this.buf = this.buf.subarray(this.pos);
+    this.pos = 0;
+  }
+
+  /** Makes room for `n` more bytes. */
+  private room(n: number): void {
+    if (this.buf.length - this.pos >= n) return;
+    this.seal();
+    if (this.buf.length < n) this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, n));
+  }
+
+  /** Appends a string (UTF-8). */
   push(s: string): void {
     if (s.length === 0) return;
-    const b = Buffer.from(s, 'utf8');
-    this.chunks.push(b);
-    this.length += b.length;
+    this.room(3 * s.length);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** `[<formatPointTimestamp(t)>,"<formatSampleValue(v)>"]`, after a comma if `comma`. */
+  point(t: number, v: number, comma = false): void {
+    this.room(64);
+    const b = this.buf;
+    let p = this.pos;
+    if (comma) b[p++] = 0x2c;
+    b[p++] = 0x5b; // [
+    if (t < 0) {
+      b[p++] = 0x2d; // -
+      t = -t;
+    }
+    const ms = t % 1000;
+    p = writeDigits(b, p, (t - ms) / 1000);
+    if (ms !== 0) {
+      b[p++] = 0x2e; // .
+      p = writeInt32Digits(b, p, ms, 3);
+    }
+    b[p++] = 0x2c; // ,
+    b[p++] = 0x22; // "
+    if (Number.isInteger(v) && v !== 0 && v < 1e15 && v > -1e15) {
+      if (v < 0) {
+        b[p++] = 0x2d;
+        v = -v;
+      }
+      p = writeDigits(b, p, v);
+    } else {
+      const str = formatSampleValue(v);
+      for (let i = 0; i < str.length; i++) b[p++] = str.charCodeAt(i);
+    }
+    b[p++] = 0x22; // "
+    b[p++] = 0x5d; // ]
+    this.pos = p;
   }
 
   toBuffer(): Buffer {
-    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+    const chunks = this.chunks;
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.doneBytes);
   }
 
   toString(): string {
@@ -159,66 +243,45 @@ export class BodyWriter {
 
 /** Writes the `data` object of /query and /query_range: `{"resultType":…,"result":…}`. */
 export function writeQueryData(r: QueryResult, w: BodyWriter): void {
-  let out = '{"resultType":"' + r.resultType + '","result":';
+  w.push('{"resultType":"' + r.resultType + '","result":');
   switch (r.resultType) {
     case 'vector': {
       const res = r.result;
-      out += '[';
+      w.push('[');
       for (let i = 0; i < res.length; i++) {
         const s = res[i]!;
-        if (i > 0) out += ',';
-        out +=
-          '{"metric":' +
-          labelsJson(s.metric) +
-          ',"value":[' +
-          formatPointTimestamp(s.t) +
-          ',"' +
-          formatSampleValue(s.v) +
-          '"]}';
-        if (out.length > FLUSH_CHARS) {
-          w.push(out);
-          out = '';
-        }
+        w.push((i > 0 ? ',{"metric":' : '{"metric":') + labelsJson(s.metric) + ',"value":');
+        w.point(s.t, s.v);
+        w.push('}');
       }
-      out += ']';
+      w.push(']');
       break;
     }
     case 'matrix': {
       const res = r.result;
-      out += '[';
+      w.push('[');
       for (let i = 0; i < res.length; i++) {
         const s = res[i]!;
-        if (i > 0) out += ',';
-        out += '{"metric":' + labelsJson(s.metric);
         const ts = s.ts;
         const vs = s.vs;
         const n = ts.length;
         // Prometheus leaves "values" out of a series without float points.
-        if (n > 0) {
-          out += ',"values":[';
-          for (let j = 0; j < n; j++) {
-            if (j > 0) out += ',';
-            out += '[' + formatPointTimestamp(ts[j]!) + ',"' + formatSampleValue(vs[j]!) + '"]';
-            if (out.length > FLUSH_CHARS) {
-              w.push(out);
-              out = '';
-            }
-          }
-          out += ']';
-        }
-        out += '}';
+        w.push((i > 0 ? ',{"metric":' : '{"metric":') + labelsJson(s.metric) + (n > 0 ? ',"values":[' : '}'));
+        if (n === 0) continue;
+        for (let j = 0; j < n; j++) w.point(ts[j]!, vs[j]!, j > 0);
+        w.push(']}');
       }
-      out += ']';
+      w.push(']');
       break;
     }
     case 'scalar':
-      out += '[' + formatFloatTimestamp(r.result.t) + ',"' + formatScalarValue(r.result.v) + '"]';
+      w.push('[' + formatFloatTimestamp(r.result.t) + ',"' + formatScalarValue(r.result.v) + '"]');
       break;
     case 'string':
-      out += '[' + formatFloatTimestamp(r.result.t) + ',' + jsonString(r.result.v) + ']';
+      w.push('[' + formatFloatTimestamp(r.result.t) + ',' + jsonString(r.result.v) + ']');
       break;
   }
-  w.push(out + '}');
+  w.push('}');
 }
 
 /** The `data` object of /query and /query_range as a string (see writeQueryData). */
