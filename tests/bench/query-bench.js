@@ -7,7 +7,7 @@
  *   node tests/bench/query-bench.js                      # 10k series × 7 d at 5m, ~8–10 min on 2 cores
  *   node tests/bench/query-bench.js --series 1000 --days 2 --ranges 1h,24h --runs 2   # smoke
  *
- * Options: --series 10000 --days 7 --interval 300 --ranges 1h,24h,7d --runs 3 --warmup 1
+ * Options: --series 10000 --days 7 --interval 300 --ranges 1h,24h,7d --runs 3 --warmup 1 --warmup-sets 1
  *          --queries name,name (subset, see QUERIES) --tenant bench --concurrency 4
  *          --cpu-prof (profile the Strata process that serves the queries)  --keep-dirs  --out FILE  --json
  *
@@ -27,7 +27,8 @@
  * Queries (QUERIES below) are range queries over [end - range, end - step] with
  *   1h: step 20s (180 points)   24h: step 5m (288 points)   7d: step 1h (168 points)
  * and `$__rate_interval` as Grafana computes it: max(4 × scrape interval, step + scrape interval)
- * = 20m, 20m and 65m. Each query runs once untimed (warm-up), then --runs times per system,
+ * = 20m, 20m and 65m. First the whole set (all ranges) runs --warmup-sets times untimed on both
+ * systems (server warm-up); then each query runs once untimed (warm-up), then --runs times per system,
  * systems alternating run by run; the figure is the median wall time of the HTTP call (until the
  * whole JSON body arrived). Each query's last results from both systems are compared: same series
  * (label sets), same timestamps, values within 1e-6 (relative). For topk, when that fails, the
@@ -64,7 +65,7 @@ const RANGES = {
 };
 
 const USAGE = `usage: node tests/bench/query-bench.js [--series 10000] [--days 7] [--interval 300] [--ranges 1h,24h,7d]
-  [--runs 3] [--warmup 1] [--queries ${QUERIES.map((q) => q.name).join(',')}] [--tenant bench] [--concurrency 4]
+  [--runs 3] [--warmup 1] [--warmup-sets 1] [--queries ${QUERIES.map((q) => q.name).join(',')}] [--tenant bench] [--concurrency 4]
   [--cpu-prof] [--keep-dirs] [--out FILE] [--json]`;
 
 function rateInterval(stepMs, scrapeMs) {
@@ -93,6 +94,7 @@ async function main() {
   };
   const runs = C.flagNum(f, 'runs', 3);
   const warmup = f.warmup === undefined ? 1 : Number(f.warmup);
+  const warmupSets = f['warmup-sets'] === undefined ? 1 : Number(f['warmup-sets']);
   const ranges = String(f.ranges ?? '1h,24h,7d').split(',');
   for (const r of ranges) {
     if (!RANGES[r]) throw new Error(`--ranges: unknown range ${r} (known: ${Object.keys(RANGES).join(', ')})`);
@@ -122,6 +124,20 @@ async function main() {
     const counts = cnt.map((r) => Number(r[0]?.value?.[1] ?? 0));
     log(`[query] count({job="bench"}) at the end: prometheus ${counts[0]}, strata ${counts[1]} (expected ${cfg.series})`);
     if (counts.some((c) => c !== cfg.series)) throw new Error(`series count mismatch: ${counts.join(' vs ')}, expected ${cfg.series}`);
+
+    // Servers warm up: one untimed pass over the whole set (every range) on both systems, so that
+    // the first queries timed do not pay for Strata's JIT compiling its read path (a server that
+    // has been up for a while has done that long ago); Prometheus gets the same pass.
+    for (let round = 0; round < warmupSets; round++) {
+      for (const rname of ranges) {
+        const { range, step } = RANGES[rname];
+        const w = promDuration(rateInterval(step, cfg.intervalMs));
+        for (const { q } of queries) {
+          for (const t of targets) await C.queryRange(t, q.replaceAll('$__rate_interval', w), ds.end - range, ds.end - step, step);
+        }
+      }
+      log(`[query] warm-up pass ${round + 1}/${warmupSets} over the whole set done`);
+    }
 
     for (const rname of ranges) {
       const { range, step } = RANGES[rname];
@@ -167,7 +183,7 @@ async function main() {
   });
   const md = [
     `### ${cfg.series.toLocaleString('en-US')} series × ${cfg.hours / 24} d at ${cfg.intervalMs / 1000}s ` +
-      `(${(ds.samplesSent / 1e6).toFixed(1)}M samples, ${ds.prometheus.blocks.length} 2h blocks each), median of ${runs} runs`,
+      `(${(ds.samplesSent / 1e6).toFixed(1)}M samples, ${ds.prometheus.blocks.length} 2h blocks each), median of ${runs} runs after ${warmupSets} untimed pass(es) over the whole set`,
     '',
     mdTable(
       ['range', 'whole set (sum of the medians)', 'Prometheus ms', 'Strata ms', 'Strata/Prometheus', 'server CPU s per set (P / S)', 'results'],
@@ -191,6 +207,7 @@ async function main() {
     cpus: os.cpus().length,
     cfg,
     runs,
+    warmupSets,
     dataset: {
       start: ds.start,
       end: ds.end,
