@@ -354,7 +354,10 @@ describe('decodeXorInto', () => {
         bad = data.subarray(0, Math.floor(r() * data.length));
       } else {
         bad = data.slice();
-        for (let k = 0; k < 1 + r() * 3; k++) bad[Math.floor(r() * bad.length)] ^= 1 << Math.floor(r() * 8);
+        for (let k = 0; k < 1 + r() * 3; k++) {
+          const at = Math.floor(r() * bad.length);
+          bad[at] = bad[at]! ^ (1 << Math.floor(r() * 8));
+        }
       }
       const want = reference(bad, -Infinity, Infinity);
       const got = fast(bad, 0, bad.length, -Infinity, Infinity, buf, 0);
