@@ -14,6 +14,10 @@ export interface Limits {
   creationGracePeriod: number;
   maxGlobalSeriesPerUser: number;
   maxGlobalSeriesPerMetric: number;
+  maxMetadataLength: number;
+  enforceMetadataMetricName: boolean;
+  maxGlobalMetadataPerUser: number;
+  maxGlobalMetadataPerMetric: number;
   maxQueryLength: number;
   acceptHASamples: boolean;
   haClusterLabel: string;
@@ -30,6 +34,10 @@ const LIMIT_FLAGS: Record<keyof Limits, keyof Config> = {
   creationGracePeriod: 'validation.create-grace-period',
   maxGlobalSeriesPerUser: 'ingester.max-global-series-per-user',
   maxGlobalSeriesPerMetric: 'ingester.max-global-series-per-metric',
+  maxMetadataLength: 'validation.max-metadata-length',
+  enforceMetadataMetricName: 'validation.enforce-metadata-metric-name',
+  maxGlobalMetadataPerUser: 'ingester.max-global-metadata-per-user',
+  maxGlobalMetadataPerMetric: 'ingester.max-global-metadata-per-metric',
   maxQueryLength: 'querier.max-query-length',
   acceptHASamples: 'distributor.ha-tracker.enable-for-all-users',
   haClusterLabel: 'distributor.ha-tracker.cluster',

@@ -9,6 +9,8 @@ import type { SeriesKey } from './series-key';
  */
 export class WriteBatch {
   keys: SeriesKey[] = [];
+  /** Metric metadata sent with the series (validated; usually in requests of their own). */
+  metadata: MetricMetadataEntry[] = [];
   /** Samples of series i are [sampleStart[i], sampleStart[i+1]). */
   sampleStart: number[] = [0];
   ts: Float64Array;
@@ -59,6 +61,25 @@ export class WriteBatch {
   }
 }
 
+/**
+ * One metric family's metadata, as remote write's `prometheus.MetricMetadata` carries it. `type` is
+ * that message's MetricType number: 0 unknown, 1 counter, 2 gauge, 3 histogram, 4 gaugehistogram,
+ * 5 summary, 6 info, 7 stateset.
+ */
+export interface MetricMetadataEntry {
+  type: number;
+  metricFamilyName: string;
+  help: string;
+  unit: string;
+}
+
+/** The API's name of a MetricType number (`/api/v1/metadata` "type"); unknown numbers are "unknown". */
+export function metricTypeName(type: number): string {
+  return METRIC_TYPE_NAMES[type] ?? 'unknown';
+}
+
+const METRIC_TYPE_NAMES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
+
 /** A per-sample rejection by an ingester (out of order, duplicate, limits...). */
 export interface PushError {
   id: string;
@@ -99,4 +120,6 @@ export interface IngesterClient {
   labelNames(tenant: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]>;
   labelValues(tenant: string, name: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]>;
   series(tenant: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<Labels[]>;
+  /** The tenant's metric metadata held by this ingester (each distinct entry once). */
+  metricsMetadata(tenant: string): Promise<MetricMetadataEntry[]>;
 }

@@ -136,6 +136,19 @@ export const CONFIG_DEFS = [
   int('ingester.max-global-series-per-metric', 'limits.max_global_series_per_metric', 0, 'Maximum in-memory series per metric name (0 = unlimited).', {
     limit: true,
   }),
+  int('validation.max-metadata-length', 'limits.max_metadata_length', 1024, 'Maximum length of a metric metadata\'s metric name and unit (bytes); longer help texts are truncated to it.', {
+    limit: true,
+  }),
+  bool('validation.enforce-metadata-metric-name', 'limits.enforce_metadata_metric_name', true, 'Reject metric metadata without a metric name.', {
+    limit: true,
+  }),
+  int('ingester.max-global-metadata-per-user', 'limits.max_global_metadata_per_user', 0, 'Maximum metric metadata entries an ingester keeps per tenant (0 = unlimited).', {
+    limit: true,
+  }),
+  int('ingester.max-global-metadata-per-metric', 'limits.max_global_metadata_per_metric', 0, 'Maximum metric metadata entries per metric name that an ingester keeps per tenant (0 = unlimited).', {
+    limit: true,
+  }),
+  dur('ingester.metadata-retain-period', 'ingester.metadata_retain_period', 10 * M, 'How long an ingester keeps metric metadata that was not sent again.'),
 
   int('querier.max-samples', 'querier.max_samples', 50_000_000, 'Maximum samples a single query may load into memory.'),
   dur('querier.timeout', 'querier.timeout', 2 * M, 'Query timeout.'),
