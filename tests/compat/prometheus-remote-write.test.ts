@@ -76,4 +76,34 @@ describe('Prometheus 2.42 as the remote-write client', () => {
       }
     }
   });
+
+  test('metric metadata sent by Prometheus is served by /api/v1/metadata as Prometheus serves it', async () => {
+    const auth = { Authorization: 'Basic ' + Buffer.from('prom-tenant:unused').toString('base64') };
+    const names = ['prometheus_http_requests_total', 'prometheus_build_info', 'go_goroutines', 'prometheus_tsdb_head_series'];
+    type Md = Record<string, { type: string; help: string; unit: string }[]>;
+    // Prometheus sends metadata every 5 s (tests/helpers/prometheus.ts).
+    let ours: Md = {};
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const r = await api(strata.url, '/prometheus/api/v1/metadata', {}, { headers: auth });
+      expect(r.status).toBe(200);
+      ours = r.json.data as Md;
+      if (names.every((n) => ours[n] !== undefined)) break;
+      await sleep(1000);
+    }
+    const res = await fetch(`${prom.url}/api/v1/metadata`);
+    const theirs = ((await res.json()) as { data: Md }).data;
+    for (const n of names) {
+      expect(theirs[n]).toBeDefined();
+      expect([n, ours[n]]).toEqual([n, theirs[n]]);
+    }
+    // limit and metric restrict the answer as in Prometheus.
+    const one = await api(strata.url, '/prometheus/api/v1/metadata', { metric: 'go_goroutines' }, { headers: auth });
+    expect(Object.keys(one.json.data as Md)).toEqual(['go_goroutines']);
+    const two = await api(strata.url, '/prometheus/api/v1/metadata', { limit: '2' }, { headers: auth });
+    expect(Object.keys(two.json.data as Md)).toHaveLength(2);
+    // Another tenant sees none of it.
+    const other = await api(strata.url, '/prometheus/api/v1/metadata', {}, { headers: { Authorization: 'Basic ' + Buffer.from('someone-else:x').toString('base64') } });
+    expect(other.json.data).toEqual({});
+  });
 });

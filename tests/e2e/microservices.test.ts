@@ -119,6 +119,25 @@ describe('microservices: RF 3 over gRPC with a Redis ring', () => {
     }
   };
 
+  test('metric metadata goes through a distributor to 3 ingesters and back through the querier', async () => {
+    const metadata = [
+      { type: 'counter' as const, metricFamilyName: 'rf3', help: 'Replicated counter — a test.' },
+      { type: 'gauge' as const, metricFamilyName: 'temp', help: 'Temperature.', unit: 'celsius' },
+    ];
+    expect((await pushSeries(d1.pushUrl, [], { tenant: 'ms', metadata })).status).toBe(200);
+    const r = await api(q.url, `${P}/metadata`, {}, { tenant: 'ms' });
+    expect(r.json.data).toEqual({
+      rf3: [{ type: 'counter', help: 'Replicated counter — a test.', unit: '' }],
+      temp: [{ type: 'gauge', help: 'Temperature.', unit: 'celsius' }],
+    });
+    // Replication factor 3 over 3 ingesters: every entry is on each of them.
+    for (const ing of ingesters.values()) {
+      const m = (await fetch(`${ing.url}/metrics`).then((x) => x.text())).match(/^cortex_ingester_memory_metadata (\S+)/m);
+      expect(Number(m?.[1])).toBe(2);
+    }
+    expect((await api(q.url, `${P}/metadata`, {}, { tenant: 'other' })).json.data).toEqual({});
+  });
+
   test('one ingester killed: writes stay 2xx and every acknowledged sample is read exactly once', async () => {
     await write(50);
     expect(statuses.every((s) => s === 200)).toBe(true);

@@ -3,7 +3,7 @@ export { resolveTenant, tenantIdError, basicAuthUser, MAX_TENANT_ID_LENGTH, ORG_
 export type { TenantResolverConfig } from './tenant';
 export { createLogger, nopLogger } from './logger';
 export type { Logger, LoggerConfig } from './logger';
-export { createRegistry, getOrCreate, discardedSamplesCounter, Registry } from './metrics';
+export { createRegistry, getOrCreate, discardedSamplesCounter, discardedMetadataCounter, Registry } from './metrics';
 export { CONFIG_DEFS } from './config/definitions';
 export type { Config, Def, Kind, FlagName } from './config/definitions';
 export { loadConfig, defaultConfig, configToYaml, flagsHelp, configReferenceMarkdown, ConfigError } from './config/load';

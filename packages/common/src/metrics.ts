@@ -32,3 +32,18 @@ export function discardedSamplesCounter(reg: Registry): Counter<'reason' | 'user
       }),
   );
 }
+
+/** `cortex_discarded_metadata_total{reason,user}`, shared by distributor and ingester. */
+export function discardedMetadataCounter(reg: Registry): Counter<'reason' | 'user'> {
+  return getOrCreate(
+    reg,
+    'cortex_discarded_metadata_total',
+    () =>
+      new Counter({
+        name: 'cortex_discarded_metadata_total',
+        help: 'The total number of metadata that were discarded.',
+        labelNames: ['reason', 'user'],
+        registers: [reg],
+      }),
+  );
+}

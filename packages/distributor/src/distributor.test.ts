@@ -1,6 +1,6 @@
 import { Overrides, createRegistry, limitsFromConfig, defaultConfig, nopLogger } from '@strata/common';
-import { labelsFromSeriesKey, type IngesterClient, type PushResult, type WriteBatch } from '@strata/tsdb-core';
-import { Distributor } from './distributor';
+import { labelsFromSeriesKey, type IngesterClient, type MetricMetadataEntry, type PushResult, type WriteBatch } from '@strata/tsdb-core';
+import { Distributor, truncateUtf8 } from './distributor';
 
 // A minimal protobuf writer so tests can build canonical and non-canonical WriteRequests.
 function varint(n: number | bigint): number[] {
@@ -28,16 +28,17 @@ const request = (ss: S[]) => Uint8Array.from(ss.flatMap(series));
 const NOW = 1_700_000_000_000;
 
 class FakeIngester implements IngesterClient {
-  pushed: { tenant: string; keys: string[]; ts: number[] }[] = [];
+  pushed: { tenant: string; keys: string[]; ts: number[]; metadata: MetricMetadataEntry[] }[] = [];
   result: Partial<PushResult> = {};
   async push(tenant: string, b: WriteBatch): Promise<PushResult> {
-    this.pushed.push({ tenant, keys: [...b.keys], ts: Array.from(b.ts.subarray(0, b.numSamples)) });
+    this.pushed.push({ tenant, keys: [...b.keys], ts: Array.from(b.ts.subarray(0, b.numSamples)), metadata: [...b.metadata] });
     return { appended: b.numSamples, rejected: 0, ...this.result };
   }
   queryChunks = async () => [];
   labelNames = async () => [];
   labelValues = async () => [];
   series = async () => [];
+  metricsMetadata = async () => [];
 }
 
 function setup(over: Record<string, number> = {}) {
@@ -140,5 +141,80 @@ describe('distributor validation', () => {
   test('message size is checked from the declared length', () => {
     const { d } = setup();
     expect(() => d.checkSize(2 << 20)).toThrow('larger than the allowed limit of 1048576 bytes');
+  });
+});
+
+describe('metric metadata', () => {
+  // prometheus.MetricMetadata: type = 1 (varint), metric_family_name = 2, help = 4, unit = 5.
+  const md = (type: number, name: string, help: string, unit: string) =>
+    lenField(3, [0x08, type, ...(name ? str(2, name) : []), ...(help ? str(4, help) : []), ...(unit ? str(5, unit) : [])]);
+  const discardedMetadata = async (reg: ReturnType<typeof createRegistry>) =>
+    (await reg.getSingleMetric('cortex_discarded_metadata_total')!.get()).values.map((v) => [v.labels.reason, v.value]);
+
+  test('a metadata-only request reaches the ingester with every field, UTF-8 included', async () => {
+    const { d, ing } = setup();
+    const body = Uint8Array.from([...md(1, 'http_requests_total', 'Requests — all of them.', ''), ...md(2, 'temp', 'Temperature', 'celsius')]);
+    expect(await d.push('t', body)).toEqual({ status: 200, message: '' });
+    expect(ing.pushed).toHaveLength(1);
+    expect(ing.pushed[0]!.keys).toEqual([]);
+    expect(ing.pushed[0]!.metadata).toEqual([
+      { type: 1, metricFamilyName: 'http_requests_total', help: 'Requests — all of them.', unit: '' },
+      { type: 2, metricFamilyName: 'temp', help: 'Temperature', unit: 'celsius' },
+    ]);
+  });
+
+  test('series and metadata in one request travel together', async () => {
+    const { d, ing } = setup();
+    const body = Uint8Array.from([...request([ok]), ...md(2, 'up', 'Up.', '')]);
+    expect((await d.push('t', body)).status).toBe(200);
+    expect(ing.pushed[0]!.keys).toHaveLength(1);
+    expect(ing.pushed[0]!.metadata.map((m) => m.metricFamilyName)).toEqual(['up']);
+  });
+
+  test("invalid metadata is dropped with Mimir's errors; the rest is kept", async () => {
+    const { d, ing, reg } = setup({ maxMetadataLength: 10 });
+    const body = Uint8Array.from([
+      ...md(1, '', 'no name', ''),
+      ...md(1, 'a_very_long_metric_name', '', ''),
+      ...md(1, 'm', '', 'a_very_long_unit'),
+      ...md(1, 'good', 'help that is far too long', 'u'),
+    ]);
+    const r = await d.push('t', body);
+    expect(r).toEqual({ status: 400, message: 'received a metric metadata with no metric name (err-strata-metadata-missing-metric-name)' });
+    expect(ing.pushed[0]!.metadata).toEqual([{ type: 1, metricFamilyName: 'good', help: 'help that ', unit: 'u' }]);
+    expect(await discardedMetadata(reg)).toEqual([
+      ['missing_metric_name', 1],
+      ['metric_name_too_long', 1],
+      ['unit_too_long', 1],
+    ]);
+    const r2 = await d.push('t', Uint8Array.from(md(1, 'a_very_long_metric_name', '', '')));
+    expect(r2.message).toBe(
+      "received a metric metadata whose metric name length exceeds the limit, metric name: 'a_very_long_metric_name' (err-strata-metric-name-too-long). To adjust the related per-tenant limit, configure -validation.max-metadata-length, or contact your service administrator.",
+    );
+    const r3 = await d.push('t', Uint8Array.from(md(1, 'm', '', 'a_very_long_unit')));
+    expect(r3.message).toBe(
+      "received a metric metadata whose unit name length exceeds the limit, unit: 'a_very_long_unit' metric name: 'm' (err-strata-unit-too-long). To adjust the related per-tenant limit, configure -validation.max-metadata-length, or contact your service administrator.",
+    );
+  });
+
+  test('a missing metric name is accepted when not enforced', async () => {
+    const { d, ing } = setup({ enforceMetadataMetricName: false } as unknown as Record<string, number>);
+    expect((await d.push('t', Uint8Array.from(md(1, '', 'h', '')))).status).toBe(200);
+    expect(ing.pushed[0]!.metadata).toHaveLength(1);
+  });
+
+  test('metadata counts against the ingestion rate limit', async () => {
+    const { d, reg } = setup({ ingestionRate: 1, ingestionBurstSize: 2 });
+    const body = Uint8Array.from([...md(1, 'a', '', ''), ...md(1, 'b', '', ''), ...md(1, 'c', '', '')]);
+    expect((await d.push('t', body)).status).toBe(429);
+    expect(await discardedMetadata(reg)).toEqual([['rate_limited', 3]]);
+  });
+
+  test('help texts are cut at a character boundary within the byte limit', () => {
+    expect(truncateUtf8('abcdef', 3)).toBe('abc');
+    expect(truncateUtf8('aé', 2)).toBe('a'); // é is 2 bytes
+    expect(truncateUtf8('aé', 3)).toBe('aé');
+    expect(truncateUtf8('a😀b', 4)).toBe('a');
+    expect(truncateUtf8('a😀b', 5)).toBe('a😀');
   });
 });

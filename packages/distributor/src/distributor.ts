@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { discardedSamplesCounter, reasonOf, StrataError, type Logger, type Overrides } from '@strata/common';
-import { WriteBatch, type IngesterClient } from '@strata/tsdb-core';
+import { discardedMetadataCounter, discardedSamplesCounter, reasonOf, StrataError, type Limits, type Logger, type Overrides } from '@strata/common';
+import { WriteBatch, type IngesterClient, type MetricMetadataEntry } from '@strata/tsdb-core';
 import type { HADedupe } from './ha-dedupe';
 import { RateLimiter } from './rate-limiter';
 import { pushReplicated, type Replicator } from './replication';
@@ -46,6 +46,7 @@ export class Distributor {
     receivedExemplars: Counter<'user'>;
     inflight: Gauge;
     discarded: Counter<'reason' | 'user'>;
+    discardedMetadata: Counter<'reason' | 'user'>;
   };
 
   constructor(
@@ -92,6 +93,7 @@ export class Distributor {
         registers: [reg],
       }),
       discarded: discardedSamplesCounter(reg),
+      discardedMetadata: discardedMetadataCounter(reg),
     };
   }
 
@@ -148,13 +150,19 @@ export class Distributor {
     if (ha?.nonHA) this.deps.haDedupe!.countNonHASamples(tenant, res.samples + res.histograms);
     for (const [id, n] of discards) this.m.discarded.inc({ reason: reasonOf(id), user: tenant }, n);
 
+    if (batch.metadata.length > 0) {
+      const err = this.validateMetadata(tenant, limits, batch.metadata);
+      if (firstError === undefined) firstError = err;
+    }
     const valid = batch.numSamples;
-    if (valid + res.metadata > 0 && !this.limiter.allow(tenant, valid + res.metadata, limits.ingestionRate, limits.ingestionBurstSize)) {
+    const validMetadata = batch.metadata.length;
+    if (valid + validMetadata > 0 && !this.limiter.allow(tenant, valid + validMetadata, limits.ingestionRate, limits.ingestionBurstSize)) {
       this.m.discarded.inc({ reason: 'rate_limited', user: tenant }, valid);
+      if (validMetadata > 0) this.m.discardedMetadata.inc({ reason: 'rate_limited', user: tenant }, validMetadata);
       return { status: 429, message: messages.ingestionRateLimited(limits.ingestionRate, limits.ingestionBurstSize) };
     }
-    this.m.receivedMetadata.inc({ user: tenant }, res.metadata);
-    if (valid > 0) {
+    this.m.receivedMetadata.inc({ user: tenant }, validMetadata);
+    if (valid + validMetadata > 0) {
       const r = this.deps.replicator !== undefined ? await pushReplicated(this.deps.replicator, tenant, batch) : await this.deps.ingester!.push(tenant, batch);
       this.m.receivedSamples.inc({ user: tenant }, valid);
       if (firstError === undefined && r.firstError !== undefined) {
@@ -165,10 +173,60 @@ export class Distributor {
     return { status: 200, message: '' };
   }
 
+  /**
+   * Mimir's cleanAndValidateMetadata: drops metadata without a metric name (when enforced) or
+   * with a name or unit longer than -validation.max-metadata-length, truncating over-long help
+   * texts instead. Keeps the valid entries in `mds`; returns the first error.
+   */
+  private validateMetadata(tenant: string, limits: Limits, mds: MetricMetadataEntry[]): string | undefined {
+    const max = limits.maxMetadataLength;
+    let first: string | undefined;
+    let kept = 0;
+    for (const md of mds) {
+      let reason: string | undefined;
+      let msg: string | undefined;
+      if (limits.enforceMetadataMetricName && md.metricFamilyName === '') {
+        reason = 'missing_metric_name';
+        msg = messages.metadataMissingMetricName();
+      } else if (Buffer.byteLength(md.metricFamilyName, 'utf8') > max) {
+        reason = reasonOf(ErrorIds.metadataMetricNameTooLong);
+        msg = messages.metadataMetricNameTooLong(md.metricFamilyName);
+      } else if (Buffer.byteLength(md.unit, 'utf8') > max) {
+        reason = reasonOf(ErrorIds.metadataUnitTooLong);
+        msg = messages.metadataUnitTooLong(md.unit, md.metricFamilyName);
+      }
+      if (reason !== undefined) {
+        this.m.discardedMetadata.inc({ reason, user: tenant });
+        first ??= msg;
+        continue;
+      }
+      if (md.help.length > max / 3 && Buffer.byteLength(md.help, 'utf8') > max) md.help = truncateUtf8(md.help, max);
+      mds[kept++] = md;
+    }
+    mds.length = kept;
+    return first;
+  }
+
   /** Checks the snappy header's decompressed length before anything is allocated. */
   checkSize(decodedLen: number): void {
     if (decodedLen > this.cfg.maxRecvMsgSize) {
       throw new StrataError(ErrorIds.maxWriteMessageSize, 400, messages.maxWriteMessageSize(decodedLen, this.cfg.maxRecvMsgSize));
     }
   }
+}
+
+/**
+ * The longest prefix of `s` whose UTF-8 encoding has at most `max` bytes, cut at a character
+ * boundary: what Mimir keeps of an over-long help text (`help[:i]` for the last rune start i <= max).
+ */
+export function truncateUtf8(s: string, max: number): string {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const len = c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? 4 : 3;
+    if (bytes + len > max) return s.slice(0, i);
+    bytes += len;
+    if (len === 4) i++;
+  }
+  return s;
 }

@@ -24,7 +24,7 @@ function replicator(behaviour: Record<string, (b: WriteBatch) => Promise<PushRes
     clientFor: (inst) =>
       ({
         push: async (_tenant: string, b: WriteBatch) => {
-          (seen[inst.id] ??= []).push(...b.keys);
+          (seen[inst.id] ??= []).push(...b.keys, ...b.metadata.map((m) => `md:${m.metricFamilyName}`));
           return behaviour[inst.id]!(b);
         },
       }) as unknown as IngesterClient,
@@ -61,6 +61,28 @@ describe('replicated push', () => {
     const { r: r2 } = replicator({ a: soft, b: soft, c: ok, d: ok });
     const res = await pushReplicated(r2, 't', batch(4));
     expect(res.firstError?.id).toBe('sample-out-of-order');
+  });
+
+  test('metadata entries are placed like series, by the token of their metric name', async () => {
+    const tokens: Record<string, number> = {};
+    const { r, seen } = replicator({ a: ok, b: ok, c: ok, d: down });
+    const token = r.ring.token;
+    r.ring.token = (t, key) => {
+      // Metadata keys are the series key of {__name__="<name>"}; send name "m<k>" to token k.
+      const m = /m(\d)$/.exec(key);
+      if (m !== null && !key.startsWith('series-')) return (tokens[key] = Number(m[1]));
+      return token(t, key);
+    };
+    const b = batch(1);
+    b.metadata.push({ type: 1, metricFamilyName: 'm1', help: '', unit: '' }, { type: 2, metricFamilyName: 'm2', help: 'h', unit: '' });
+    const res = await pushReplicated(r, 't', b);
+    expect(res.firstError).toBeUndefined();
+    expect(Object.keys(tokens)).toHaveLength(2);
+    // m1 → b, c, d; m2 → c, d, a; series-0 → a, b, c.
+    expect(seen.a!.sort()).toEqual(['md:m2', 'series-0']);
+    expect(seen.b!.sort()).toEqual(['md:m1', 'series-0']);
+    expect(seen.c!.sort()).toEqual(['md:m1', 'md:m2', 'series-0']);
+    expect(seen.d!.sort()).toEqual(['md:m1', 'md:m2']);
   });
 
   test('no quorum in the ring is a 500', async () => {

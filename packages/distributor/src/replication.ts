@@ -1,5 +1,5 @@
 import { isStrataError, StrataError } from '@strata/common';
-import { WriteBatch, type IngesterClient, type PushError, type PushResult } from '@strata/tsdb-core';
+import { METRIC_NAME, WriteBatch, seriesKeyFromLabels, type IngesterClient, type PushError, type PushResult } from '@strata/tsdb-core';
 
 export interface IngesterInstance {
   id: string;
@@ -26,12 +26,20 @@ export interface Replicator {
   clientFor(instance: IngesterInstance): IngesterClient;
 }
 
-/** Copies the given series of a batch into a new batch. */
-function subBatch(b: WriteBatch, series: readonly number[]): WriteBatch {
+/**
+ * Copies the given items of a batch into a new batch: item i < numSeries is series i, item
+ * numSeries + k is metadata entry k.
+ */
+function subBatch(b: WriteBatch, items: readonly number[]): WriteBatch {
+  const ns = b.numSeries;
   let n = 0;
-  for (const i of series) n += b.sampleStart[i + 1]! - b.sampleStart[i]!;
+  for (const i of items) if (i < ns) n += b.sampleStart[i + 1]! - b.sampleStart[i]!;
   const out = new WriteBatch(Math.max(1, n));
-  for (const i of series) {
+  for (const i of items) {
+    if (i >= ns) {
+      out.metadata.push(b.metadata[i - ns]!);
+      continue;
+    }
     for (let j = b.sampleStart[i]!; j < b.sampleStart[i + 1]!; j++) out.addSample(b.ts[j]!, b.vhi[j]!, b.vlo[j]!);
     out.endSeries(b.keys[i]!);
   }
@@ -41,12 +49,16 @@ function subBatch(b: WriteBatch, series: readonly number[]): WriteBatch {
 /**
  * Sends each series to its replication set and succeeds when every series reached a quorum of
  * ingesters (dskit's replication strategy: up to `maxErrors` failures per series). Per-sample
- * rejections reported by the ingesters (out of order…) come back as the first soft error.
+ * rejections reported by the ingesters (out of order…) come back as the first soft error. Metric
+ * metadata entries are items like series, placed by the token of their metric name (as Mimir
+ * shards metadata by metric name).
  */
 export async function pushReplicated(r: Replicator, tenant: string, batch: WriteBatch): Promise<PushResult> {
-  const n = batch.numSeries;
+  const ns = batch.numSeries;
+  const n = ns + batch.metadata.length;
   const tokens = new Uint32Array(n);
-  for (let i = 0; i < n; i++) tokens[i] = r.ring.token(tenant, batch.keys[i]!);
+  for (let i = 0; i < ns; i++) tokens[i] = r.ring.token(tenant, batch.keys[i]!);
+  for (let k = 0; k < batch.metadata.length; k++) tokens[ns + k] = r.ring.token(tenant, metadataTokenKey(batch.metadata[k]!.metricFamilyName));
   let sets: readonly ReplicationSet[];
   try {
     sets = r.ring.replicationSets(tokens);
@@ -111,4 +123,9 @@ export async function pushReplicated(r: Replicator, tenant: string, batch: Write
         );
     }
   });
+}
+
+/** Metadata of a metric name is placed where the series `{__name__="name"}` would be. */
+function metadataTokenKey(name: string): string {
+  return seriesKeyFromLabels([{ name: METRIC_NAME, value: name }]);
 }

@@ -14,11 +14,27 @@ export const ErrorIds = {
   maxWriteMessageSize: 'distributor-max-write-message-size',
   ingestionRateLimited: 'tenant-max-ingestion-rate',
   nativeHistogramsUnsupported: 'native-histograms-unsupported',
+  metadataMissingMetricName: 'metadata-missing-metric-name',
+  metadataMetricNameTooLong: 'metric-name-too-long',
+  metadataUnitTooLong: 'unit-too-long',
 } as const;
 
 const trunc = (s: string, n = 200) => (s.length > n ? s.slice(0, n) : s);
 
 export const messages = {
+  metadataMissingMetricName: () => errorMessage(ErrorIds.metadataMissingMetricName, 'received a metric metadata with no metric name'),
+  metadataMetricNameTooLong: (name: string) =>
+    errorMessageWithLimit(
+      ErrorIds.metadataMetricNameTooLong,
+      `received a metric metadata whose metric name length exceeds the limit, metric name: '${trunc(name)}'`,
+      'validation.max-metadata-length',
+    ),
+  metadataUnitTooLong: (unit: string, name: string) =>
+    errorMessageWithLimit(
+      ErrorIds.metadataUnitTooLong,
+      `received a metric metadata whose unit name length exceeds the limit, unit: '${trunc(unit)}' metric name: '${trunc(name)}'`,
+      'validation.max-metadata-length',
+    ),
   missingMetricName: () => errorMessage(ErrorIds.missingMetricName, 'received series has no metric name'),
   invalidMetricName: (name: string) =>
     errorMessage(ErrorIds.invalidMetricName, `received a series with invalid metric name: '${trunc(name)}'`),

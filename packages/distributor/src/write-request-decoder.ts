@@ -1,4 +1,4 @@
-import { compareStrings, labelsToString, seriesKeyFromLabels, WriteBatch, type Label } from '@strata/tsdb-core';
+import { compareStrings, labelsToString, seriesKeyFromLabels, WriteBatch, type Label, type MetricMetadataEntry } from '@strata/tsdb-core';
 import { DecodeError, ProtoWalker } from './proto-walker';
 import { ErrorIds, messages } from './validation-errors';
 
@@ -130,14 +130,40 @@ export class WriteRequestDecoder extends ProtoWalker {
         this.timeSeries(e, limits, batch, sink, res);
         this.pos = e;
       } else if (field === 3 && wt === 2) {
+        const e = this.sub(end);
+        batch.metadata.push(this.metricMetadata(e));
         res.metadata++;
-        this.skip(wt, this.buf.length);
+        this.pos = e;
       } else {
         this.skip(wt, this.buf.length);
       }
     }
     if (this.pos !== end) throw new DecodeError('unexpected EOF');
     return res;
+  }
+
+  /** A prometheus.MetricMetadata message ending at `end` (strings as UTF-8, unvalidated). */
+  private metricMetadata(end: number): MetricMetadataEntry {
+    const md: MetricMetadataEntry = { type: 0, metricFamilyName: '', help: '', unit: '' };
+    while (this.pos < end) {
+      const tag = this.uvarint32();
+      const field = tag >>> 3;
+      const wt = tag & 7;
+      if (field === 1 && wt === 0) {
+        md.type = this.uvarint();
+      } else if ((field === 2 || field === 4 || field === 5) && wt === 2) {
+        const e = this.sub(end);
+        const str = this.buf.toString('utf8', this.pos, e);
+        if (field === 2) md.metricFamilyName = str;
+        else if (field === 4) md.help = str;
+        else md.unit = str;
+        this.pos = e;
+      } else {
+        this.skip(wt, end);
+      }
+    }
+    if (this.pos !== end) throw new DecodeError('unexpected EOF in MetricMetadata');
+    return md;
   }
 
   private timeSeries(end: number, limits: ValidationLimits, batch: WriteBatch, sink: DiscardSink, res: DecodeResult): void {

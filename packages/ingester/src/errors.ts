@@ -45,4 +45,20 @@ export const IngesterErrors = {
         'ingester.max-global-series-per-metric',
       ),
   },
+  // Metadata limits: messages and IDs as Mimir's perUserMetadataLimitReachedError and
+  // perMetricMetadataLimitReachedError (pkg/ingester/errors.go); reasons of cortex_discarded_metadata_total
+  // as Mimir's ingester (per_user_metadata_limit, per_metric_metadata_limit).
+  maxMetadataPerUser: {
+    id: 'max-metadata-per-user',
+    reason: 'per_user_metadata_limit',
+    message: (limit: number) =>
+      errorMessageWithLimit('max-metadata-per-user', `per-user metric metadata limit of ${limit} exceeded`, 'ingester.max-global-metadata-per-user'),
+  },
+  maxMetadataPerMetric: {
+    id: 'max-metadata-per-metric',
+    reason: 'per_metric_metadata_limit',
+    message: (limit: number, metric: string) =>
+      errorMessageWithLimit('max-metadata-per-metric', `per-metric metadata limit of ${limit} exceeded`, 'ingester.max-global-metadata-per-metric') +
+      ` This is for metric ${metric}`,
+  },
 } as const;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Overrides, createRegistry, defaultConfig, limitsFromConfig, nopLogger } from '@strata/common';
@@ -127,5 +127,119 @@ describe('ingester', () => {
     expect(r.appended).toBe(1);
     await second.ing.stop();
     await first.ing.stop();
+  });
+});
+
+describe('ingester metric metadata', () => {
+  let dir: string;
+  let clock: number;
+  const make = (limits: { maxGlobalMetadataPerUser?: number; maxGlobalMetadataPerMetric?: number; maxGlobalSeriesPerUser?: number } = {}) => {
+    const reg = createRegistry(false);
+    const ing = new Ingester(
+      { tsdbDir: dir, blockRange: 2 * H, metadataRetainPeriod: 10 * 60_000 },
+      { overrides: new Overrides({ ...limitsFromConfig(defaultConfig()), ...limits }), registry: reg, logger: nopLogger(), now: () => clock },
+    );
+    return { ing, reg };
+  };
+  const md = (metricFamilyName: string, help = `help of ${metricFamilyName}`, type = 1, unit = '') => ({ type, metricFamilyName, help, unit });
+  const withMetadata = (b: WriteBatch, ...entries: ReturnType<typeof md>[]) => {
+    b.metadata = entries;
+    return b;
+  };
+  const metric = async (reg: ReturnType<typeof createRegistry>, name: string) =>
+    (await reg.getSingleMetric(name)!.get()).values.map((v) => [v.labels, v.value]);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ingester-md-test-'));
+    clock = 1_700_000_000_000;
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a metadata-only push stores the metadata without opening a TSDB', async () => {
+    const { ing, reg } = make();
+    await ing.start();
+    const r = await ing.push('a', withMetadata(new WriteBatch(1), md('up', 'The target is up.', 2), md('http_requests_total', 'Requests.', 1, 'requests')));
+    expect(r).toEqual({ appended: 0, rejected: 0 });
+    expect(readdirSync(dir)).toEqual([]); // no tenant directory, no WAL
+    expect(await ing.userStats('a')).toEqual({ numSeries: 0 });
+    expect(await ing.metricsMetadata('a')).toEqual([md('up', 'The target is up.', 2), md('http_requests_total', 'Requests.', 1, 'requests')]);
+    expect(await ing.metricsMetadata('b')).toEqual([]);
+    expect(await ing.metricsMetadata('nobody')).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
+    // Sent again (as every minute): no duplicates.
+    await ing.push('a', withMetadata(new WriteBatch(1), md('up', 'The target is up.', 2)));
+    expect(await ing.metricsMetadata('a')).toHaveLength(2);
+    expect(await metric(reg, 'cortex_ingester_memory_metadata')).toEqual([[{}, 2]]);
+    expect(await metric(reg, 'cortex_ingester_memory_metadata_created_total')).toEqual([[{ user: 'a' }, 2]]);
+    expect(await metric(reg, 'cortex_ingester_ingested_metadata_total')).toEqual([[{}, 3]]);
+    await ing.stop();
+  });
+
+  test('a mixed push appends the samples and stores the metadata', async () => {
+    const { ing } = make();
+    await ing.start();
+    const b = withMetadata(batch([{ labels: { __name__: 'up', job: 'x' }, samples: [[1000, 1]] }]), md('up', 'Up.', 2), md('up', 'Up, says another target.', 2));
+    expect(await ing.push('a', b)).toEqual({ appended: 1, rejected: 0 });
+    expect(samples(await ing.queryChunks('a', 0, 10_000, [new Matcher(MatchType.EQ, '__name__', 'up')]))).toEqual([['__name__=up,job=x', [[1000, 1]]]]);
+    expect(await ing.metricsMetadata('a')).toEqual([md('up', 'Up.', 2), md('up', 'Up, says another target.', 2)]);
+    await ing.stop();
+  });
+
+  test('metadata over a limit is dropped, counted and logged; the push still succeeds (best effort, as Mimir)', async () => {
+    const { ing, reg } = make({ maxGlobalMetadataPerUser: 2, maxGlobalMetadataPerMetric: 2 });
+    await ing.start();
+    const r = await ing.push('a', withMetadata(new WriteBatch(1), md('a', 'one'), md('a', 'two'), md('a', 'three'), md('b'), md('c')));
+    expect(r).toEqual({ appended: 0, rejected: 0 });
+    expect(await ing.metricsMetadata('a')).toEqual([md('a', 'one'), md('a', 'two'), md('b')]);
+    // Samples of the same request are appended as usual.
+    const mixed = await ing.push('a', withMetadata(batch([{ labels: { __name__: 'm' }, samples: [[1000, 1]] }]), md('d')));
+    expect(mixed).toEqual({ appended: 1, rejected: 0 });
+    const discarded = Object.fromEntries((await reg.getSingleMetric('cortex_discarded_metadata_total')!.get()).values.map((v) => [`${v.labels.reason}/${v.labels.user}`, v.value]));
+    expect(discarded).toEqual({ 'per_metric_metadata_limit/a': 1, 'per_user_metadata_limit/a': 2 });
+    expect(await metric(reg, 'cortex_ingester_ingested_metadata_failures_total')).toEqual([[{}, 3]]);
+    // Another tenant has limits of its own.
+    await ing.push('b', withMetadata(new WriteBatch(1), md('a', 'one'), md('a', 'two')));
+    expect(await ing.metricsMetadata('b')).toHaveLength(2);
+    await ing.stop();
+  });
+
+  test('metadata not received again within the retain period is purged (injected clock)', async () => {
+    const { ing, reg } = make();
+    await ing.start();
+    await ing.push('a', withMetadata(new WriteBatch(1), md('old'), md('kept')));
+    await ing.push('b', withMetadata(new WriteBatch(1), md('other')));
+    clock += 6 * 60_000;
+    await ing.push('a', withMetadata(new WriteBatch(1), md('kept')));
+    ing.purgeMetadata();
+    expect(await ing.metricsMetadata('a')).toHaveLength(2); // 6 minutes < 10
+    clock += 4 * 60_000 + 1;
+    ing.purgeMetadata();
+    expect(await ing.metricsMetadata('a')).toEqual([md('kept')]);
+    expect(await ing.metricsMetadata('b')).toEqual([]);
+    expect(await metric(reg, 'cortex_ingester_memory_metadata_removed_total')).toEqual([
+      [{ user: 'a' }, 1],
+      [{ user: 'b' }, 1],
+    ]);
+    expect(await metric(reg, 'cortex_ingester_memory_metadata')).toEqual([[{}, 1]]);
+    clock += 10 * 60_000;
+    ing.purgeMetadata();
+    expect(await ing.metricsMetadata('a')).toEqual([]);
+    expect(await metric(reg, 'cortex_ingester_memory_metadata')).toEqual([[{}, 0]]);
+    await ing.stop();
+  });
+
+  test('the periodic purge runs on metadataPurgeInterval', async () => {
+    const ing = new Ingester(
+      { tsdbDir: dir, blockRange: 2 * H, metadataRetainPeriod: 1000, metadataPurgeInterval: 20 },
+      { overrides: new Overrides(limitsFromConfig(defaultConfig())), registry: createRegistry(false), logger: nopLogger(), now: () => clock },
+    );
+    await ing.start();
+    await ing.push('a', withMetadata(new WriteBatch(1), md('m')));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await ing.metricsMetadata('a')).toHaveLength(1);
+    clock += 1001;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await ing.metricsMetadata('a')).toEqual([]);
+    await ing.stop();
   });
 });

@@ -1,9 +1,11 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { discardedSamplesCounter, StrataError, tenantIdError, type Logger, type Overrides } from '@strata/common';
+import { discardedMetadataCounter, discardedSamplesCounter, StrataError, tenantIdError, type Logger, type Overrides } from '@strata/common';
 import type { Bucket } from '@strata/objstore';
-import type { IngesterClient, Labels, Matcher, PushResult, SeriesChunks, WriteBatch } from '@strata/tsdb-core';
+import type { IngesterClient, Labels, Matcher, MetricMetadataEntry, PushResult, SeriesChunks, WriteBatch } from '@strata/tsdb-core';
+import { IngesterErrors } from './errors';
+import { UserMetricsMetadata } from './metadata';
 import { Shipper } from './shipper';
 import { UserTSDB } from './user-tsdb';
 
@@ -22,7 +24,14 @@ export interface IngesterConfig {
   retentionPeriod?: number;
   /** `-blocks-storage.tsdb.close-idle-tsdb-timeout` (ms; 0 = never). */
   closeIdleTsdbTimeout?: number;
+  /** `-ingester.metadata-retain-period` (ms): metric metadata not received again for this long is dropped. 10m by default. */
+  metadataRetainPeriod?: number;
+  /** How often expired metadata is dropped (ms; 0 = never). 5m by default, Mimir's fixed metadataPurgePeriod. */
+  metadataPurgeInterval?: number;
 }
+
+export const DEFAULT_METADATA_RETAIN_PERIOD = 10 * 60_000;
+export const DEFAULT_METADATA_PURGE_INTERVAL = 5 * 60_000;
 
 export interface IngesterDeps {
   overrides: Overrides;
@@ -37,6 +46,8 @@ export interface IngesterDeps {
 export class Ingester implements IngesterClient {
   private readonly dbs = new Map<string, UserTSDB>();
   private readonly opening = new Map<string, Promise<UserTSDB>>();
+  /** Metric metadata by tenant; independent of the TSDBs (a tenant may send only metadata). */
+  private readonly metadata = new Map<string, UserMetricsMetadata>();
   private readonly m: {
     seriesCreated: Counter<'user'>;
     ingested: Counter;
@@ -45,6 +56,11 @@ export class Ingester implements IngesterClient {
     blocksCut: Counter;
     uploads: Counter<'user'>;
     uploadFailures: Counter<'user'>;
+    metadataCreated: Counter<'user'>;
+    metadataRemoved: Counter<'user'>;
+    ingestedMetadata: Counter;
+    ingestedMetadataFailures: Counter;
+    discardedMetadata: Counter<'reason' | 'user'>;
   };
   private stopped = false;
   private leaving = false;
@@ -66,6 +82,17 @@ export class Ingester implements IngesterClient {
       collect() {
         let n = 0;
         for (const db of dbs.values()) n += db.head.numSeries;
+        this.set(n);
+      },
+    });
+    const metadata = this.metadata;
+    new Gauge({
+      name: 'cortex_ingester_memory_metadata',
+      help: 'The current number of metadata in memory.',
+      registers: [reg],
+      collect() {
+        let n = 0;
+        for (const m of metadata.values()) n += m.size;
         this.set(n);
       },
     });
@@ -108,6 +135,25 @@ export class Ingester implements IngesterClient {
         labelNames: ['user'],
         registers: [reg],
       }),
+      metadataCreated: new Counter({
+        name: 'cortex_ingester_memory_metadata_created_total',
+        help: 'The total number of metadata that were created per user',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
+      metadataRemoved: new Counter({
+        name: 'cortex_ingester_memory_metadata_removed_total',
+        help: 'The total number of metadata that were removed per user.',
+        labelNames: ['user'],
+        registers: [reg],
+      }),
+      ingestedMetadata: new Counter({ name: 'cortex_ingester_ingested_metadata_total', help: 'The total number of metadata ingested.', registers: [reg] }),
+      ingestedMetadataFailures: new Counter({
+        name: 'cortex_ingester_ingested_metadata_failures_total',
+        help: 'The total number of metadata that errored on ingestion.',
+        registers: [reg],
+      }),
+      discardedMetadata: discardedMetadataCounter(reg),
     };
   }
 
@@ -137,6 +183,7 @@ export class Ingester implements IngesterClient {
     };
     every(this.cfg.headCompactionInterval, () => this.compactAll());
     every(this.cfg.shipInterval, () => this.shipAll().then(() => undefined));
+    every(this.cfg.metadataPurgeInterval ?? DEFAULT_METADATA_PURGE_INTERVAL, async () => this.purgeMetadata());
     // Blocks left unshipped by an earlier run are shipped right away.
     if (this.deps.bucket !== undefined && (this.cfg.shipInterval ?? 0) > 0) {
       this.shipAll().catch((e: Error) => this.deps.logger.warn({ err: e.message }, 'shipping on start failed; will retry'));
@@ -209,6 +256,8 @@ export class Ingester implements IngesterClient {
       }
       this.dbs.delete(tenant);
       this.shippers.delete(tenant);
+      // As Mimir's closeAndDeleteUserTSDBIfIdle: the tenant's metadata goes with its TSDB.
+      this.deleteMetadata(tenant);
       await db.close();
       this.deps.logger.info({ tenant }, 'closed idle TSDB');
     }
@@ -246,6 +295,13 @@ export class Ingester implements IngesterClient {
 
   async push(tenant: string, batch: WriteBatch): Promise<PushResult> {
     if (this.stopped || this.leaving) throw new StrataError('ingester-unavailable', 503, `ingester is ${this.stopped ? 'stopped' : 'LEAVING'}: not accepting writes`);
+    // Metadata-only requests (what Prometheus sends every minute) neither open a TSDB nor touch the WAL.
+    const res = batch.numSeries > 0 ? await this.pushSeries(tenant, batch) : { appended: 0, rejected: 0 };
+    if (batch.metadata.length > 0) this.pushMetadata(tenant, batch.metadata);
+    return res;
+  }
+
+  private async pushSeries(tenant: string, batch: WriteBatch): Promise<PushResult> {
     const db = await this.db(tenant);
     const ov = this.deps.overrides;
     const res = db.append(
@@ -260,6 +316,53 @@ export class Ingester implements IngesterClient {
     this.m.ingested.inc(res.appended);
     if (res.rejected > 0) this.m.ingestedFailures.inc(res.rejected);
     return res;
+  }
+
+  /**
+   * Stores metric metadata (memory only: Prometheus sends it again every minute). As in Mimir,
+   * metadata is best effort: an entry over a limit is dropped, counted and logged, and the push
+   * still succeeds.
+   */
+  private pushMetadata(tenant: string, entries: readonly MetricMetadataEntry[]): void {
+    let store = this.metadata.get(tenant);
+    if (store === undefined) {
+      store = new UserMetricsMetadata();
+      this.metadata.set(tenant, store);
+    }
+    const limits = this.deps.overrides.forTenant(tenant);
+    const r = store.add(entries, { maxPerUser: limits.maxGlobalMetadataPerUser, maxPerMetric: limits.maxGlobalMetadataPerMetric }, this.now());
+    if (store.size === 0) this.metadata.delete(tenant);
+    if (r.created > 0) this.m.metadataCreated.inc({ user: tenant }, r.created);
+    if (r.ingested > 0) this.m.ingestedMetadata.inc(r.ingested);
+    if (r.firstError === undefined) return;
+    const failed = r.rejectedPerUser + r.rejectedPerMetric;
+    this.m.ingestedMetadataFailures.inc(failed);
+    if (r.rejectedPerUser > 0) this.m.discardedMetadata.inc({ reason: IngesterErrors.maxMetadataPerUser.reason, user: tenant }, r.rejectedPerUser);
+    if (r.rejectedPerMetric > 0) this.m.discardedMetadata.inc({ reason: IngesterErrors.maxMetadataPerMetric.reason, user: tenant }, r.rejectedPerMetric);
+    this.deps.logger.warn({ tenant, failed, err: r.firstError.message }, 'failed to ingest some metadata');
+  }
+
+  /** Drops metric metadata not received since `now - metadataRetainPeriod` (run every metadataPurgeInterval). */
+  purgeMetadata(now = this.now()): void {
+    const deadline = now - (this.cfg.metadataRetainPeriod ?? DEFAULT_METADATA_RETAIN_PERIOD);
+    for (const [tenant, store] of this.metadata) {
+      const removed = store.purge(deadline);
+      if (removed > 0) this.m.metadataRemoved.inc({ user: tenant }, removed);
+      if (store.size === 0) this.metadata.delete(tenant);
+    }
+  }
+
+  private deleteMetadata(tenant: string): void {
+    const store = this.metadata.get(tenant);
+    if (store === undefined) return;
+    this.metadata.delete(tenant);
+    const removed = store.purge(Infinity);
+    if (removed > 0) this.m.metadataRemoved.inc({ user: tenant }, removed);
+  }
+
+  /** The tenant's metric metadata, each distinct entry once; [] for a tenant without any. */
+  async metricsMetadata(tenant: string): Promise<MetricMetadataEntry[]> {
+    return this.metadata.get(tenant)?.entries() ?? [];
   }
 
   private existing(tenant: string): UserTSDB | undefined {

@@ -50,4 +50,23 @@ describe('ring querier', () => {
     const strict = new RingIngesterQuerier({ readSet: () => ({ instances: INST, maxErrors: 1 }) }, (i) => clients[i.id]!, 't');
     await expect(strict.select(0, 1, [])).rejects.toThrow(/failed to query ingesters: ingester a: down; ingester c: down too/);
   });
+
+  test('metadata of all ingesters, replicas merged, types by name', async () => {
+    const md = (type: number, metricFamilyName: string, help: string, unit = '') => ({ type, metricFamilyName, help, unit });
+    const lists: Record<string, ReturnType<typeof md>[]> = {
+      a: [md(1, 'http_requests_total', 'Requests.'), md(2, 'temp', 'Temperature', 'celsius')],
+      b: [md(1, 'http_requests_total', 'Requests.'), md(1, 'http_requests_total', 'Requests, new help.')],
+      c: [md(9, 'odd', '')],
+    };
+    const clients = Object.fromEntries(Object.entries(lists).map(([k, v]) => [k, { metricsMetadata: async () => v } as unknown as IngesterClient]));
+    const q = new RingIngesterQuerier({ readSet: () => ({ instances: INST, maxErrors: 0 }) }, (i) => clients[i.id]!, 't');
+    expect(await q.metadata()).toEqual({
+      http_requests_total: [
+        { type: 'counter', help: 'Requests.', unit: '' },
+        { type: 'counter', help: 'Requests, new help.', unit: '' },
+      ],
+      temp: [{ type: 'gauge', help: 'Temperature', unit: 'celsius' }],
+      odd: [{ type: 'unknown', help: '', unit: '' }],
+    });
+  });
 });

@@ -1,4 +1,5 @@
-import { ChunkSeries, mergeSeriesLists, type IngesterClient, type Matcher, type Querier, type Series } from '@strata/tsdb-core';
+import { ChunkSeries, mergeSeriesLists, metricTypeName, type IngesterClient, type Matcher, type Querier, type Series } from '@strata/tsdb-core';
+import type { MetricMetadata } from './api';
 
 export interface RingInstance {
   id: string;
@@ -47,5 +48,25 @@ export class RingIngesterQuerier implements Querier {
 
   async labelValues(name: string, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<string[]> {
     return [...new Set((await this.fanOut((c) => c.labelValues(this.tenant, name, mint, maxt, matchers))).flat())];
+  }
+
+  /**
+   * The tenant's metric metadata from every ingester, by metric name; the copies that replication
+   * put on several ingesters are merged (each distinct type/help/unit once, in order of arrival).
+   */
+  async metadata(): Promise<Record<string, MetricMetadata[]>> {
+    const lists = await this.fanOut((c) => c.metricsMetadata(this.tenant));
+    const out: Record<string, MetricMetadata[]> = Object.create(null) as Record<string, MetricMetadata[]>;
+    const seen = new Set<string>();
+    for (const list of lists) {
+      for (const m of list) {
+        const type = metricTypeName(m.type);
+        const key = `${m.metricFamilyName}\xff${type}\xff${m.help}\xff${m.unit}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        (out[m.metricFamilyName] ??= []).push({ type, help: m.help, unit: m.unit });
+      }
+    }
+    return out;
   }
 }

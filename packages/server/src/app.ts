@@ -147,6 +147,7 @@ export class Strata {
           shipInterval: cfg['blocks-storage.tsdb.ship-interval'],
           retentionPeriod: cfg['blocks-storage.tsdb.retention-period'],
           closeIdleTsdbTimeout: cfg['blocks-storage.tsdb.close-idle-tsdb-timeout'],
+          metadataRetainPeriod: cfg['ingester.metadata-retain-period'],
         },
         { overrides: this.overrides, registry: this.registry, logger: logger.child({ component: 'ingester' }), bucket },
       );
@@ -245,6 +246,7 @@ export class Strata {
           tenantFrom: (req) => resolveTenant(tenantCfg, req.headers),
           buildInfo: BUILD_INFO,
           maxQueryLength: (tenant: string) => this.overrides.maxQueryLength(tenant),
+          metadataFor: (tenant: string) => new RingIngesterQuerier(this.ring!, (i) => this.clientFor(i.addr), tenant).metadata(),
           logger: this.logger.child({ component: 'querier' }),
         }),
       );

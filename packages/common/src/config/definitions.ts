@@ -142,10 +142,10 @@ export const CONFIG_DEFS = [
   bool('validation.enforce-metadata-metric-name', 'limits.enforce_metadata_metric_name', true, 'Reject metric metadata without a metric name.', {
     limit: true,
   }),
-  int('ingester.max-global-metadata-per-user', 'limits.max_global_metadata_per_user', 0, 'Maximum metric metadata entries an ingester keeps per tenant (0 = unlimited).', {
+  int('ingester.max-global-metadata-per-user', 'limits.max_global_metadata_per_user', 0, 'Maximum number of metrics with metadata an ingester keeps per tenant (0 = unlimited).', {
     limit: true,
   }),
-  int('ingester.max-global-metadata-per-metric', 'limits.max_global_metadata_per_metric', 0, 'Maximum metric metadata entries per metric name that an ingester keeps per tenant (0 = unlimited).', {
+  int('ingester.max-global-metadata-per-metric', 'limits.max_global_metadata_per_metric', 0, 'Maximum metadata entries (distinct type, help and unit) per metric that an ingester keeps per tenant (0 = unlimited).', {
     limit: true,
   }),
   dur('ingester.metadata-retain-period', 'ingester.metadata_retain_period', 10 * M, 'How long an ingester keeps metric metadata that was not sent again.'),

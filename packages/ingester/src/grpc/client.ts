@@ -6,6 +6,7 @@ import {
   type IngesterClient,
   type Labels,
   type Matcher,
+  type MetricMetadataEntry,
   type PushResult,
   type SeriesChunks,
   type WriteBatch,
@@ -18,7 +19,7 @@ import { ingesterServiceDefinition, matchersToMsg, type IngesterServiceDefinitio
 export interface IngesterGrpcClientOptions {
   /** Deadline of a push (`-distributor.remote-timeout`, default 2 s). */
   timeoutMs?: number;
-  /** Deadline of the read calls: QueryStream, label names/values, series, user stats (`-querier.timeout`, default 2 min). */
+  /** Deadline of the read calls: QueryStream, label names/values, series, metadata, user stats (`-querier.timeout`, default 2 min). */
   queryTimeoutMs?: number;
   /** `-ingester.client.grpc-max-recv-msg-size` (default 100 MiB). */
   maxRecvMsgSize?: number;
@@ -171,6 +172,12 @@ export class IngesterGrpcClient implements IngesterClient {
     const req = { mint, maxt, matchers: matchersToMsg(matchers) };
     const r = await this.unary(this.def.metricsForLabelMatchers, 'MetricsForLabelMatchers', tenant, req, this.queryTimeoutMs);
     return r.series.map((b) => labelsFromSeriesKey(b.toString('latin1')));
+  }
+
+  /** The tenant's metric metadata held by the ingester, each distinct entry once. */
+  async metricsMetadata(tenant: string): Promise<MetricMetadataEntry[]> {
+    const r = await this.unary(this.def.metricsMetadata, 'MetricsMetadata', tenant, {}, this.queryTimeoutMs);
+    return r.metadata.map((m) => ({ type: m.type, metricFamilyName: m.metricFamilyName, help: m.help, unit: m.unit }));
   }
 
   /** The tenant's series count (and ingestion rate, 0 when the ingester does not track it). */

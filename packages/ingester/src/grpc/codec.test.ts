@@ -73,6 +73,57 @@ describe('PushRequest codec', () => {
     expect(decodePushRequest(Buffer.alloc(0)).numSeries).toBe(0);
   });
 
+  const metadata = [
+    { type: 1, metricFamilyName: 'http_requests_total', help: 'Total HTTP requests.', unit: 'requests' },
+    { type: 0, metricFamilyName: '', help: '', unit: '' }, // every field at its default: an empty message
+    { type: 7, metricFamilyName: 'ünïcødé_metric', help: 'Hilfe: Größe ✓ 😀 — 日本語\nsecond line', unit: 'µs' },
+    { type: 2, metricFamilyName: 'g', help: 'h'.repeat(300) + 'é'.repeat(100), unit: '' },
+    { type: 0xffffffff, metricFamilyName: 'odd_type', help: '', unit: 'x' },
+  ];
+
+  test('metadata round-trips (unicode, empty strings, long help), alone and with series', () => {
+    const only = new WriteBatch(1);
+    only.metadata = metadata;
+    const d = decodePushRequest(encodePushRequest(only));
+    expect(d.numSeries).toBe(0);
+    expect(d.numSamples).toBe(0);
+    expect(d.metadata).toEqual(metadata);
+
+    const mixed = sampleBatch();
+    mixed.metadata = metadata.slice(2);
+    const m = decodePushRequest(encodePushRequest(mixed));
+    expect(m.keys).toEqual(mixed.keys);
+    expect(m.sampleStart).toEqual([0, 3, 3, 4]);
+    expect(Array.from(m.vlo.subarray(0, 4))).toEqual(Array.from(mixed.vlo.subarray(0, 4)));
+    expect(m.metadata).toEqual(metadata.slice(2));
+
+    // Without metadata the bytes are exactly those of a series-only request.
+    expect(decodePushRequest(encodePushRequest(sampleBatch())).metadata).toEqual([]);
+  });
+
+  test('metadata bytes are the PushRequest of the .proto, both ways', () => {
+    const b = sampleBatch();
+    b.metadata = metadata;
+    const enc = encodePushRequest(b);
+    const m = PushRequest.toObject(PushRequest.decode(enc), { defaults: true }) as { metadata: { type: number; metric_family_name: string; help: string; unit: string }[] };
+    expect(m.metadata.map((x) => ({ type: x.type, metricFamilyName: x.metric_family_name, help: x.help, unit: x.unit }))).toEqual(metadata);
+    // protobufjs' own encoding (default values written or not) decodes with ours, also without the sample columns.
+    const ref = Buffer.from(
+      PushRequest.encode(PushRequest.fromObject({ metadata: metadata.map((x) => ({ type: x.type, metric_family_name: x.metricFamilyName, help: x.help, unit: x.unit })) })).finish(),
+    );
+    expect(decodePushRequest(ref).metadata).toEqual(metadata);
+    expect(decodePushRequest(ref).numSeries).toBe(0);
+    // Unknown fields inside a MetricMetadata (e.g. from a newer sender) are skipped; field 3 is unused.
+    const withUnknown = Buffer.from([0x2a, 0x0a, 0x08, 0x02, 0x1a, 0x01, 0x78, 0x12, 0x01, 0x67, 0x38, 0x05]);
+    expect(decodePushRequest(withUnknown).metadata).toEqual([{ type: 2, metricFamilyName: 'g', help: '', unit: '' }]);
+    // So are unknown length-delimited fields of the PushRequest itself (field 6 here).
+    const again = decodePushRequest(Buffer.concat([Buffer.from([0x32, 0x02, 0x0a, 0x0a]), enc, Buffer.from([0x32, 0x00])]));
+    expect(again.keys).toEqual(b.keys);
+    expect(again.metadata).toEqual(metadata);
+    // A truncated MetricMetadata is an error.
+    expect(() => decodePushRequest(Buffer.from([0x2a, 0x03, 0x12, 0x05, 0x61]))).toThrow(DecodeError);
+  });
+
   test('inconsistent columns are rejected', () => {
     const enc = (o: object) => Buffer.from(PushRequest.encode(PushRequest.fromObject(o)).finish());
     const u32 = (...xs: number[]) => Buffer.from(new Uint32Array(xs).buffer);

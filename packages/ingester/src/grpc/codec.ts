@@ -1,4 +1,14 @@
-import { DecodeError, WriteBatch, putUvarint32, utf8Length, uvarint32Size, type ChunkData, type Labels, type SeriesChunks } from '@strata/tsdb-core';
+import {
+  DecodeError,
+  WriteBatch,
+  putUvarint32,
+  utf8Length,
+  uvarint32Size,
+  type ChunkData,
+  type Labels,
+  type MetricMetadataEntry,
+  type SeriesChunks,
+} from '@strata/tsdb-core';
 
 /**
  * Hand-written protobuf codecs for the two hot messages of `proto/strata/ingester.proto`:
@@ -16,6 +26,7 @@ const TAG_LEN_1 = 0x0a;
 const TAG_LEN_2 = 0x12;
 const TAG_LEN_3 = 0x1a;
 const TAG_LEN_4 = 0x22;
+const TAG_LEN_5 = 0x2a;
 const TAG_VARINT_1 = 0x08;
 const TAG_VARINT_2 = 0x10;
 const TAG_VARINT_3 = 0x18;
@@ -139,9 +150,12 @@ class Reader {
       case 1:
         this.pos += 8;
         break;
-      case 2:
-        this.pos += this.len();
+      case 2: {
+        // Not `this.pos += this.len()`: that adds to pos as it was before the length was read.
+        const n = this.len();
+        this.pos += n;
         return;
+      }
       case 5:
         this.pos += 4;
         break;
@@ -192,6 +206,9 @@ export function encodePushRequest(batch: WriteBatch): Buffer {
   const startBytes = 4 * (n + 1);
   const colBytes = 8 * s;
   size += 1 + uvarint32Size(startBytes) + startBytes + 2 * (1 + uvarint32Size(colBytes) + colBytes);
+  const md = batch.metadata;
+  const mdPlans = md.length > 0 ? planMetadata(md) : undefined;
+  if (mdPlans !== undefined) size += mdPlans.size;
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
   for (let i = 0; i < n; i++) {
@@ -223,7 +240,79 @@ export function encodePushRequest(batch: WriteBatch): Buffer {
     buf.writeUInt32LE(lo[i]!, pos);
     buf.writeUInt32LE(hi[i]!, pos + 4);
   }
+  if (mdPlans !== undefined) pos = writeMetadata(buf, pos, TAG_LEN_5, md, mdPlans.lens);
+  if (pos !== size) throw new Error(`internal error: PushRequest size ${pos} != ${size}`);
   return buf;
+}
+
+// MetricMetadata fields (remote write's prometheus.MetricMetadata numbers).
+const MD_TYPE = TAG_VARINT_1;
+const MD_NAME = TAG_LEN_2;
+const MD_HELP = TAG_LEN_4;
+const MD_UNIT = TAG_LEN_5;
+
+/** Sizes of `repeated MetricMetadata` fields: per entry [body, name, help, unit] byte lengths, and the total. */
+function planMetadata(md: readonly MetricMetadataEntry[]): { lens: number[]; size: number } {
+  const lens = new Array<number>(4 * md.length);
+  let size = 0;
+  for (let i = 0; i < md.length; i++) {
+    const m = md[i]!;
+    const type = m.type >>> 0;
+    const nl = utf8Length(m.metricFamilyName);
+    const hl = utf8Length(m.help);
+    const ul = utf8Length(m.unit);
+    // proto3: fields with default values are not written.
+    const body = (type !== 0 ? 1 + uvarint32Size(type) : 0) + (nl > 0 ? fieldLen(nl) : 0) + (hl > 0 ? fieldLen(hl) : 0) + (ul > 0 ? fieldLen(ul) : 0);
+    lens[4 * i] = body;
+    lens[4 * i + 1] = nl;
+    lens[4 * i + 2] = hl;
+    lens[4 * i + 3] = ul;
+    size += fieldLen(body);
+  }
+  return { lens, size };
+}
+
+function writeMetadata(buf: Buffer, pos: number, tag: number, md: readonly MetricMetadataEntry[], lens: readonly number[]): number {
+  for (let i = 0; i < md.length; i++) {
+    const m = md[i]!;
+    const type = m.type >>> 0;
+    buf[pos++] = tag;
+    pos = putUvarint32(buf, pos, lens[4 * i]!);
+    if (type !== 0) {
+      buf[pos++] = MD_TYPE;
+      pos = putUvarint32(buf, pos, type);
+    }
+    pos = writeStringField(buf, pos, MD_NAME, m.metricFamilyName, lens[4 * i + 1]!);
+    pos = writeStringField(buf, pos, MD_HELP, m.help, lens[4 * i + 2]!);
+    pos = writeStringField(buf, pos, MD_UNIT, m.unit, lens[4 * i + 3]!);
+  }
+  return pos;
+}
+
+function writeStringField(buf: Buffer, pos: number, tag: number, s: string, len: number): number {
+  if (len === 0) return pos;
+  buf[pos++] = tag;
+  pos = putUvarint32(buf, pos, len);
+  return writeString(buf, pos, s, len);
+}
+
+/** Decodes one `MetricMetadata` message in [start, end). */
+function decodeMetadata(buf: Buffer, start: number, end: number): MetricMetadataEntry {
+  const r = new Reader(buf, start, end);
+  const m: MetricMetadataEntry = { type: 0, metricFamilyName: '', help: '', unit: '' };
+  while (r.pos < r.end) {
+    const tag = r.uvarint32();
+    if (tag === MD_TYPE) m.type = r.uvarint32();
+    else if (tag === MD_NAME || tag === MD_HELP || tag === MD_UNIT) {
+      const l = r.len();
+      const v = buf.toString('utf8', r.pos, r.pos + l);
+      r.pos += l;
+      if (tag === MD_NAME) m.metricFamilyName = v;
+      else if (tag === MD_HELP) m.help = v;
+      else m.unit = v;
+    } else r.skip(tag & 7);
+  }
+  return m;
 }
 
 /** Decodes a `strata.ingester.PushRequest` into a WriteBatch. Throws DecodeError on bad input. */
@@ -234,9 +323,10 @@ export function decodePushRequest(input: Uint8Array): WriteBatch {
   let starts: Buffer | undefined;
   let ts: Buffer | undefined;
   let values: Buffer | undefined;
+  let metadata: MetricMetadataEntry[] | undefined;
   while (r.pos < r.end) {
     const tag = r.uvarint32();
-    if ((tag & 7) === 2 && tag >>> 3 >= 1 && tag >>> 3 <= 4) {
+    if ((tag & 7) === 2 && tag >>> 3 >= 1 && tag >>> 3 <= 5) {
       const l = r.len();
       const p = r.pos;
       r.pos += l;
@@ -253,12 +343,19 @@ export function decodePushRequest(input: Uint8Array): WriteBatch {
         case TAG_LEN_4:
           values = buf.subarray(p, p + l);
           break;
+        case TAG_LEN_5:
+          (metadata ??= []).push(decodeMetadata(buf, p, p + l));
+          break;
       }
     } else r.skip(tag & 7);
   }
   const n = keys.length;
   const startBytes = starts?.length ?? 0;
-  if (n === 0 && startBytes === 0 && ts === undefined && values === undefined) return new WriteBatch(1);
+  if (n === 0 && startBytes === 0 && ts === undefined && values === undefined) {
+    const empty = new WriteBatch(1);
+    if (metadata !== undefined) empty.metadata = metadata;
+    return empty;
+  }
   if (startBytes !== 4 * (n + 1)) {
     throw new DecodeError(`push request has ${n} series but ${startBytes} bytes of sample_start (want ${4 * (n + 1)})`);
   }
@@ -279,6 +376,7 @@ export function decodePushRequest(input: Uint8Array): WriteBatch {
   batch.keys = keys;
   batch.sampleStart = sampleStart;
   batch.numSamples = s;
+  if (metadata !== undefined) batch.metadata = metadata;
   if (s > 0) {
     if (LE) new Uint8Array(batch.ts.buffer).set(ts!);
     else for (let i = 0; i < s; i++) batch.ts[i] = ts!.readDoubleLE(8 * i);

@@ -13,6 +13,7 @@ import {
   seriesKeyFromLabels,
   type IngesterClient,
   type Labels,
+  type MetricMetadataEntry,
   type PushResult,
   type SeriesChunks,
 } from '@strata/tsdb-core';
@@ -56,7 +57,20 @@ class FakeIngester implements IngesterClient {
     this.calls.push({ op: 'series', tenant, args: [mint, maxt, matchers.map(String)] });
     return this.data.map((s) => s.labels);
   }
+  metadata: MetricMetadataEntry[] = [];
+  async metricsMetadata(tenant: string): Promise<MetricMetadataEntry[]> {
+    this.calls.push({ op: 'metricsMetadata', tenant, args: [] });
+    if (this.queryError !== undefined) throw this.queryError;
+    return this.metadata;
+  }
 }
+
+const METADATA: MetricMetadataEntry[] = [
+  { type: 1, metricFamilyName: 'http_requests_total', help: 'Total HTTP requests.', unit: 'requests' },
+  { type: 2, metricFamilyName: 'temperature_ünï', help: 'Temperatur in °C ✓ 😀\nzweite Zeile', unit: '' },
+  { type: 0, metricFamilyName: 'untyped', help: '', unit: '' },
+  { type: 1, metricFamilyName: 'http_requests_total', help: 'Requests, as another target says.', unit: 'requests' },
+];
 
 const L = labelsFromObject;
 
@@ -170,6 +184,37 @@ describe('ingester gRPC service over loopback', () => {
     expect(res2).toEqual({ appended: 2000, rejected: 0 });
     expect('firstError' in res2).toBe(false);
     expect(fake.pushes[1]!.batch.keys).toEqual(bigBatch(2000, 1000).keys);
+  });
+
+  test('push carries metadata (with and without series); MetricsMetadata returns the list and maps errors', async () => {
+    const only = new WriteBatch(1);
+    only.metadata = METADATA;
+    expect(await client.push('team-a', only)).toEqual({ appended: 0, rejected: 0 });
+    expect(fake.pushes[0]!.batch.numSeries).toBe(0);
+    expect(fake.pushes[0]!.batch.metadata).toEqual(METADATA);
+    const mixed = testBatch();
+    mixed.metadata = METADATA.slice(1, 2);
+    fake.pushResult = {
+      appended: 4,
+      rejected: 0,
+      firstError: { id: 'max-metadata-per-user', status: 400, message: 'per-user metric metadata limit of 1 exceeded (err-strata-max-metadata-per-user)' },
+    };
+    expect(await client.push('team-a', mixed)).toEqual(fake.pushResult);
+    expect(fake.pushes[1]!.batch.keys).toEqual(mixed.keys);
+    expect(fake.pushes[1]!.batch.metadata).toEqual(METADATA.slice(1, 2));
+
+    expect(await client.metricsMetadata('team-b')).toEqual([]);
+    fake.metadata = METADATA;
+    expect(await client.metricsMetadata('team-a')).toEqual(METADATA);
+    expect(fake.calls).toEqual([
+      { op: 'metricsMetadata', tenant: 'team-b', args: [] },
+      { op: 'metricsMetadata', tenant: 'team-a', args: [] },
+    ]);
+    fake.queryError = new Error('ingester is stopping');
+    const e = await rejection(client.metricsMetadata('team-a'));
+    expect([e.status, e.code, e.id]).toEqual([503, grpc.status.UNAVAILABLE, 'ingester-unavailable']);
+    const noTenant = await rejection(client.metricsMetadata(''));
+    expect([noTenant.status, noTenant.code]).toEqual([401, grpc.status.UNAUTHENTICATED]);
   });
 
   test('QueryStream sends many messages under the byte budget; the client reassembles the exact result', async () => {
@@ -374,6 +419,21 @@ describe('the real Ingester behind the gRPC service', () => {
       expect(await c.labelValues('team-a', 'job', 0, 1e13, ms)).toEqual(await ing.labelValues('team-a', 'job', 0, 1e13, ms));
       expect(await c.series('team-a', 0, 1e13, ms)).toEqual(await ing.series('team-a', 0, 1e13, ms));
       expect(await c.queryChunks('team-b', 0, 1e13, ms)).toEqual([]);
+
+      // Metric metadata: alone (as Prometheus sends it) and with series, read back over gRPC.
+      const mdOnly = new WriteBatch(1);
+      mdOnly.metadata = [...METADATA, METADATA[0]!];
+      expect(await c.push('team-m', mdOnly)).toEqual({ appended: 0, rejected: 0 });
+      const mdMixed = new WriteBatch(1);
+      mdMixed.addSample(5_000_000, 0x3ff00000, 0);
+      mdMixed.endSeries(seriesKeyFromLabels(L({ __name__: 'with_metadata' })));
+      mdMixed.metadata = [{ type: 2, metricFamilyName: 'with_metadata', help: 'A gauge.', unit: 'bytes' }];
+      expect(await c.push('team-m', mdMixed)).toEqual({ appended: 1, rejected: 0 });
+      const got = await c.metricsMetadata('team-m');
+      // Each entry once, grouped by metric family.
+      expect(got).toEqual([METADATA[0], METADATA[3], METADATA[1], METADATA[2], ...mdMixed.metadata]);
+      expect(got).toEqual(await ing.metricsMetadata('team-m'));
+      expect(await c.metricsMetadata('team-a')).toEqual([]);
       await ing.stop();
       const e = await rejection(c.push('team-a', b));
       expect([e.status, e.code]).toEqual([503, grpc.status.UNAVAILABLE]);

@@ -12,6 +12,7 @@ import {
   type LabelValuesResponseMsg,
   type MetricsForLabelMatchersRequestMsg,
   type MetricsForLabelMatchersResponseMsg,
+  type MetricsMetadataResponseMsg,
   type PushResponseMsg,
   type QueryRequestMsg,
   type UserStatsResponseMsg,
@@ -122,6 +123,9 @@ export function addIngesterService(server: grpc.Server, impl: IngesterServiceImp
         ),
       }),
     ),
+    metricsMetadata: unary<Record<string, never>, MetricsMetadataResponseMsg>('MetricsMetadata', async (tenant) => ({
+      metadata: (await impl.metricsMetadata(tenant)).map((m) => ({ type: m.type, metricFamilyName: m.metricFamilyName, help: m.help, unit: m.unit })),
+    })),
     userStats: unary<Record<string, never>, UserStatsResponseMsg>('UserStats', async (tenant) => {
       if (userStats === undefined) throw new StrataError('not-implemented', 501, 'this ingester does not report user stats');
       const s = await userStats(tenant);

@@ -53,6 +53,18 @@ export interface MetricsForLabelMatchersResponseMsg {
   series: Buffer[];
 }
 
+/** `MetricMetadata`: the fields of tsdb-core's MetricMetadataEntry. */
+export interface MetricMetadataMsg {
+  type: number;
+  metricFamilyName: string;
+  help: string;
+  unit: string;
+}
+
+export interface MetricsMetadataResponseMsg {
+  metadata: MetricMetadataMsg[];
+}
+
 export interface UserStatsResponseMsg {
   ingestionRate: number;
   numSeries: number;
@@ -70,6 +82,7 @@ export interface IngesterServiceDefinition extends grpc.ServiceDefinition {
   labelValues: grpc.MethodDefinition<LabelValuesRequestMsg, LabelValuesResponseMsg>;
   metricsForLabelMatchers: grpc.MethodDefinition<MetricsForLabelMatchersRequestMsg, MetricsForLabelMatchersResponseMsg>;
   userStats: grpc.MethodDefinition<Record<string, never>, UserStatsResponseMsg>;
+  metricsMetadata: grpc.MethodDefinition<Record<string, never>, MetricsMetadataResponseMsg>;
 }
 
 const identity = (b: Buffer): Buffer => b;
@@ -109,6 +122,7 @@ export function ingesterServiceDefinition(): IngesterServiceDefinition {
     labelValues: m('LabelValues'),
     metricsForLabelMatchers: m('MetricsForLabelMatchers'),
     userStats: m('UserStats'),
+    metricsMetadata: m('MetricsMetadata'),
   };
   return cached;
 }
