@@ -5,19 +5,9 @@ import type { AggregateOp } from './parser/ast';
 import type { Matrix, Vector } from './engine/types';
 import { m } from './testing/helpers';
 import { MemoryQuerier } from './testing/memory-querier';
+import { mulberry32 as prng } from '../../../tests/helpers/prng';
 
 // aggregateMatrix (whole-matrix evaluation) must give what `aggregate` gives step by step.
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const START = 1_000_000;
 const INTERVAL = 15_000;

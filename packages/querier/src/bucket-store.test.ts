@@ -24,20 +24,11 @@ import {
   type Series,
 } from '@strata/tsdb-core';
 import { BucketStore } from './bucket-store';
+import { xorshift32 as rng } from '../../../tests/helpers/prng';
 
 const H = 2 * 3600_000;
 const T0 = 1700000000000 - (1700000000000 % H);
 const TENANT = 'team-a';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 const F = new Uint32Array(2);
 

@@ -330,30 +330,10 @@ export class ByteReader {
 
   /** Go `binary.Uvarint` into `out` as [hi, lo], for full 64-bit values. */
   readUvarint64(out: Uint32Array): void {
-    const b = this.buf;
-    let i = this.pos;
-    let hi = 0;
-    let lo = 0;
-    for (let k = 0; k < 10; k++) {
-      if (i >= this.end) this.truncated('uvarint');
-      const c = b[i++]!;
-      const g = c & 0x7f;
-      const shift = k * 7;
-      if (k === 9 && c > 1) throw new DecodeError(`uvarint overflows 64 bits at offset ${this.pos}`);
-      if (shift < 32) {
-        lo |= g << shift;
-        if (shift > 25) hi |= g >>> (32 - shift);
-      } else {
-        hi |= g << (shift - 32);
-      }
-      if (c < 0x80) {
-        this.pos = i;
-        out[0] = hi;
-        out[1] = lo;
-        return;
-      }
-    }
-    throw new DecodeError(`uvarint longer than 10 bytes at offset ${this.pos}`);
+    const n = uvarint64At(this.buf, this.pos, this.end, out);
+    if (n === UVARINT_TRUNCATED) this.truncated('uvarint');
+    if (n < 0) throw new DecodeError(`uvarint overflows 64 bits at offset ${this.pos}`);
+    this.pos += n;
   }
 
   /** Go `binary.Varint` (zigzag); throws if the value is not a safe integer. */
@@ -428,3 +408,38 @@ export class ByteReader {
 }
 
 const scratch = new Uint32Array(2);
+
+/** uvarint64At's result for bytes that end before the varint does. */
+export const UVARINT_TRUNCATED = -1;
+/** uvarint64At's result for a varint longer than 64 bits. */
+export const UVARINT_OVERFLOW = -2;
+
+/**
+ * Go `binary.Uvarint` of the bytes at b[i] (before `end`) as a full 64-bit value, into `out` as
+ * [hi, lo] (uint32 halves: a typed array, so that no number is boxed). Returns its length in
+ * bytes, UVARINT_TRUNCATED or UVARINT_OVERFLOW. The one 64-bit varint decoder of the package:
+ * ByteReader, the index's series decoder and the XOR chunk decoder use it.
+ */
+export function uvarint64At(b: Uint8Array, i: number, end: number, out: Uint32Array): number {
+  let hi = 0;
+  let lo = 0;
+  for (let k = 0; k < 10; k++) {
+    if (i + k >= end) return UVARINT_TRUNCATED;
+    const c = b[i + k]!;
+    const g = c & 0x7f;
+    const shift = k * 7;
+    if (k === 9 && c > 1) return UVARINT_OVERFLOW;
+    if (shift < 32) {
+      lo |= g << shift;
+      if (shift > 25) hi |= g >>> (32 - shift);
+    } else {
+      hi |= g << (shift - 32);
+    }
+    if (c < 0x80) {
+      out[0] = hi;
+      out[1] = lo;
+      return k + 1;
+    }
+  }
+  return UVARINT_OVERFLOW;
+}

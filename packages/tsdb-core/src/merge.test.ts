@@ -15,19 +15,10 @@ import { mergeBlockSelections, mergeSeriesChunks } from './merge';
 import type { Series } from './querier';
 import { SampleBuffer } from './sample-buffer';
 import { newULID } from './ulid';
+import { xorshift32 as rng } from '../../../tests/helpers/prng';
 
 const H = 2 * 3600_000;
 const T0 = 1700000000000 - (1700000000000 % H);
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 const F = new Uint32Array(2);
 

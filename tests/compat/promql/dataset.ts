@@ -10,6 +10,7 @@
  * is sent in time slices across all series, never series by series.
  */
 import { push, encodeWriteBody, pushSeries, staleSample, type SampleInput, type SeriesInput } from '../../helpers/remote-write';
+import { mulberry32 } from '../../helpers/prng';
 
 /** Scrape interval of the regular series. */
 export const INTERVAL_MS = 15_000;
@@ -42,18 +43,6 @@ export interface Dataset {
   start: number;
   series: DatasetSeries[];
   sampleCount: number;
-}
-
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const round = (v: number, digits: number) => {

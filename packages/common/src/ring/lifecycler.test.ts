@@ -2,20 +2,9 @@ import { MemoryKV } from '../kv/memory';
 import { nopLogger } from '../logger';
 import { forgetInstance, generateTokens, heartbeatInstance, Lifecycler, registerInstance, removeInstance } from './lifecycler';
 import { emptyRingDesc, parseRingDesc, serializeRingDesc, type RingDesc } from './model';
+import { mulberry32 as prng } from '../../../../tests/helpers/prng';
 
 const T0 = 1_700_000_000_000;
-
-/** A deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const reg = (id: string, state: 'PENDING' | 'JOINING' | 'ACTIVE' | 'LEAVING' = 'JOINING') => ({ id, addr: `${id}:9095`, zone: 'z1', state });
 

@@ -3,19 +3,9 @@ import { generateTokens } from './lifecycler';
 import type { InstanceDesc, RingDesc } from './model';
 import { seriesBalance, tokenOwnership } from './ownership';
 import { Ring } from './ring';
+import { mulberry32 as prng } from '../../../../tests/helpers/prng';
 
 const NOW = 1_700_000_000_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function inst(id: string, tokens: number[], zone = ''): InstanceDesc {
   return { id, addr: `${id}:9095`, zone, state: 'ACTIVE', tokens, heartbeat: NOW, registeredAt: NOW };

@@ -17,6 +17,7 @@ import { readMeta } from './meta';
 import { Block } from './reader';
 import { encodeTombstones } from './tombstones';
 import { BlockWriteError, writeBlock, type BlockSeries } from './writer';
+import { xorshift32 as rng } from '../../../../tests/helpers/prng';
 
 // ---------------------------------------------------------------- fixtures
 
@@ -56,16 +57,6 @@ function samplesOf(chunks: readonly ChunkData[]): Sample[] {
     expect(out[out.length - 1]!.t).toBe(c.maxt);
   }
   return out;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
 }
 
 const T0 = 1700000000000;

@@ -6,7 +6,7 @@
  * label name). Series entries and postings lists are read lazily with ranged reads, and reads of
  * nearby entries are coalesced so that a query costs few round trips on object storage.
  */
-import { ByteReader, DecodeError } from '../encoding';
+import { ByteReader, DecodeError, uvarint64At } from '../encoding';
 import { crc32c } from '../crc32c';
 import type { Label, Labels } from '../labels';
 import { compareStrings } from '../labels';
@@ -197,30 +197,19 @@ function varintAt(b: Uint8Array, end: number): number {
     }
     mul *= 128;
   }
-  let hi = 0;
-  let lo = 0;
-  for (let k = 0; k < 10; k++) {
-    if (i + k >= end) return NaN;
-    const c = b[i + k]!;
-    const g = c & 0x7f;
-    const shift = k * 7;
-    if (k === 9 && c > 1) return NaN;
-    if (shift < 32) {
-      lo |= g << shift;
-      if (shift > 25) hi |= g >>> (32 - shift);
-    } else {
-      hi |= g << (shift - 32);
-    }
-    if (c < 0x80) {
-      const mask = -(lo & 1);
-      const n = ((hi >>> 1) ^ mask) * 4294967296 + ((((lo >>> 1) | (hi << 31)) ^ mask) >>> 0);
-      if (!Number.isSafeInteger(n)) return NaN;
-      cur[0] = i + k + 1;
-      return n;
-    }
-  }
-  return NaN;
+  const len = uvarint64At(b, i, end, u64);
+  if (len < 0) return NaN;
+  const hi = u64[0]!;
+  const lo = u64[1]!;
+  const mask = -(lo & 1);
+  const n = ((hi >>> 1) ^ mask) * 4294967296 + ((((lo >>> 1) | (hi << 31)) ^ mask) >>> 0);
+  if (!Number.isSafeInteger(n)) return NaN;
+  cur[0] = i + len;
+  return n;
 }
+
+/** uvarint64At's [hi, lo] for varintAt. */
+const u64 = new Uint32Array(2);
 
 /** Every SAMPLE_EVERY-th value of a label name is kept in memory for binary search. */
 const SAMPLE_EVERY = 32;

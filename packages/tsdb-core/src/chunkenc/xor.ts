@@ -7,6 +7,7 @@
 import type { SampleIterator } from '../querier';
 import type { SampleBuffer } from '../sample-buffer';
 import { BitReader, BitWriter } from './bstream';
+import { uvarint64At } from '../encoding';
 
 export const STALE_HI = 0x7ff00000;
 export const STALE_LO = 0x00000002;
@@ -320,33 +321,8 @@ function peek32(w: Int32Array, pos: number): number {
   return (w[i]! << s) | ((w[i + 1]! >>> 1) >>> (31 - s));
 }
 
-/** Result of uvarintAt as [hi, lo] (a typed array, so that setting it never boxes a number). */
-const uv = new Int32Array(2);
-
-/** Go `binary.Uvarint` of the bytes at b[p] (before `end`), into `uv`; its length, or -1 if truncated or overlong. */
-function uvarintAt(b: Uint8Array, p: number, end: number): number {
-  let hi = 0;
-  let lo = 0;
-  for (let k = 0; k < 10; k++) {
-    if (p + k >= end) return -1;
-    const c = b[p + k]!;
-    const g = c & 0x7f;
-    const shift = k * 7;
-    if (shift < 32) {
-      lo |= g << shift;
-      if (shift > 25) hi |= g >>> (32 - shift);
-    } else {
-      hi |= g << (shift - 32);
-    }
-    if (c < 0x80) {
-      if (k === 9 && c > 1) return -1;
-      uv[0] = hi;
-      uv[1] = lo;
-      return k + 1;
-    }
-  }
-  return -1;
-}
+/** Result of uvarint64At as [hi, lo] (a typed array, so that setting it never boxes a number). */
+const uv = new Uint32Array(2);
 
 /**
  * Reproduces the error XorIterator throws on a chunk the fast decoder found truncated or corrupt
@@ -375,7 +351,7 @@ export function decodeXorInto(b: Uint8Array, start: number, end: number, mint: n
 
   // Sample 0: varint timestamp and 64 raw value bits, byte-aligned.
   let p = start + 2;
-  let len = uvarintAt(b, p, end);
+  let len = uvarint64At(b, p, end, uv);
   if (len < 0 || p + len + 8 > end) xorDecodeError(b, start, end, 0);
   p += len;
   const zhi = uv[0]!;
@@ -402,12 +378,13 @@ export function decodeXorInto(b: Uint8Array, start: number, end: number, mint: n
   }
 
   // Sample 1: uvarint delta (still byte-aligned), then an XOR value like every later sample.
-  len = uvarintAt(b, p, end);
+  len = uvarint64At(b, p, end, uv);
   if (len < 0) {
     buf.n = n;
     xorDecodeError(b, start, end, 1);
   }
-  let delta = uv[0]! * TWO_32 + (uv[1]! >>> 0);
+  // uint64 → int64, as Go converts the delta.
+  let delta = (uv[0]! | 0) * TWO_32 + uv[1]!;
 
   // Later samples are bit-packed: copy the chunk into `words` (bit positions are from `start`).
   const nbytes = end - start;
