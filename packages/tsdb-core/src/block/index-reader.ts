@@ -239,6 +239,15 @@ interface ListRange {
   bound: number;
 }
 
+/** A label's values and the offsets of their postings lists (see IndexReader.valueLists). */
+interface ValueLists {
+  values: string[];
+  offs: Float64Array;
+}
+
+/** Label names whose value lists an IndexReader keeps decoded (the oldest is dropped first). */
+const VALUE_CACHE_NAMES = 64;
+
 function compareBytes(b: Uint8Array, s1: number, l1: number, s2: number, l2: number): number {
   const n = Math.min(l1, l2);
   for (let i = 0; i < n; i++) {
@@ -253,6 +262,8 @@ function be32(b: Uint8Array, i: number): number {
 }
 
 export class IndexReader {
+  private readonly valueCache = new Map<string, ValueLists>();
+
   private constructor(
     private readonly src: ByteSource,
     private readonly file: string,
@@ -506,23 +517,47 @@ export class IndexReader {
   }
 
   /** All (value, list range) of a label name, in value order. */
-  private valueLists(name: string): { values: string[]; ranges: ListRange[] } {
+  /**
+   * The values of label `name` in table order, and where their postings lists are: list i is
+   * [offs[i], offs[i + 1]). Decoded once per name (regex and negative matchers scan every value of
+   * a label at every query); value strings are the symbol table's own, so the cache costs little
+   * more than the offsets.
+   */
+  private valueLists(name: string): ValueLists {
+    const cached = this.valueCache.get(name);
+    if (cached !== undefined) return cached;
     const values: string[] = [];
-    const ranges: ListRange[] = [];
+    const offs: number[] = [];
     const info = this.nameInfo.get(name);
-    if (info === undefined) return { values, ranges };
-    const r = new ByteReader(this.table, info.start, info.end);
-    let prev: ListRange | undefined;
-    while (r.remaining() > 0) {
-      r.readUvarint();
-      r.skip(r.readUvarint());
-      values.push(r.readUvarintString());
-      const off = r.readUvarint();
-      if (prev !== undefined) prev.bound = off;
-      prev = { off, bound: info.nextOffset };
-      ranges.push(prev);
+    if (info !== undefined) {
+      const r = new ByteReader(this.table, info.start, info.end);
+      while (r.remaining() > 0) {
+        r.readUvarint();
+        r.skip(r.readUvarint());
+        values.push(this.symbolOf(r.readUvarintString()));
+        offs.push(r.readUvarint());
+      }
+      offs.push(info.nextOffset);
     }
-    return { values, ranges };
+    const lists: ValueLists = { values, offs: Float64Array.from(offs) };
+    if (this.valueCache.size >= VALUE_CACHE_NAMES) this.valueCache.delete(this.valueCache.keys().next().value!);
+    this.valueCache.set(name, lists);
+    return lists;
+  }
+
+  /** The symbol table's instance of `s` (binary search), or `s` itself. */
+  private symbolOf(s: string): string {
+    const syms = this.syms;
+    let lo = 0;
+    let hi = syms.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const x = syms[mid]!;
+      if (x === s) return x;
+      if (compareStrings(x, s) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return s;
   }
 
   /** Reads postings lists, one ranged read per group of nearby lists. */
@@ -599,9 +634,9 @@ export class IndexReader {
   /** Union of the lists of values v of m.name with m.matches(v) === want. */
   private async postingsMatching(m: Matcher, want: boolean): Promise<number[]> {
     if ((m.type === MatchType.EQ && want) || (m.type === MatchType.NEQ && !want)) return this.postings(m.name, m.value);
-    const { values, ranges } = this.valueLists(m.name);
+    const { values, offs } = this.valueLists(m.name);
     const sel: ListRange[] = [];
-    for (let i = 0; i < values.length; i++) if (m.matches(values[i]!) === want) sel.push(ranges[i]!);
+    for (let i = 0; i < values.length; i++) if (m.matches(values[i]!) === want) sel.push({ off: offs[i]!, bound: offs[i + 1]! });
     if (sel.length === 0) return [];
     return union(await this.readLists(sel));
   }
