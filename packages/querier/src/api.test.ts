@@ -707,6 +707,14 @@ describe('/api/v1/metadata', () => {
       ['team-a', undefined, 0],
       ['team-a', 'up', undefined],
     ]);
+    // limit_per_metric keeps the first n entries of each metric; 0 or less keeps all.
+    expect((await call('/metadata?limit_per_metric=1')).json().data).toEqual({
+      http_requests_total: [{ type: 'counter', help: 'Requests.', unit: '' }],
+      up: [{ type: 'gauge', help: 'Target <up>.', unit: '' }],
+    });
+    expect(((await call('/metadata?limit_per_metric=0')).json().data as Record<string, unknown[]>).http_requests_total).toHaveLength(2);
+    const bad = await call('/metadata?limit_per_metric=x');
+    expect([bad.status, bad.json()]).toEqual([400, { status: 'error', errorType: 'bad_data', error: 'limit_per_metric must be a number' }]);
   });
 });
 

@@ -361,6 +361,14 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
       if (n === undefined) throw new ApiError('bad_data', 'limit must be a number');
       limit = n;
     }
+    // limit_per_metric (newer Prometheus, and Mimir): at most that many entries per metric (> 0).
+    let limitPerMetric = -1;
+    const lpm = formValue(form, 'limit_per_metric');
+    if (lpm !== '') {
+      const n = parseGoInt(lpm);
+      if (n === undefined) throw new ApiError('bad_data', 'limit_per_metric must be a number');
+      limitPerMetric = n;
+    }
     const metric = formValue(form, 'metric');
     if (deps.metadataFor === undefined) return '{}';
     let md: Record<string, MetricMetadata[]>;
@@ -374,7 +382,8 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
     if (limit >= 0) names = names.slice(0, limit);
     let out = '{';
     names.forEach((n, i) => {
-      const entries = md[n] ?? [];
+      let entries = md[n] ?? [];
+      if (limitPerMetric > 0) entries = entries.slice(0, limitPerMetric);
       out += (i > 0 ? ',' : '') + jsonString(n) + ':[';
       entries.forEach((m, j) => {
         out += (j > 0 ? ',' : '') + '{"type":' + jsonString(m.type) + ',"help":' + jsonString(m.help) + ',"unit":' + jsonString(m.unit) + '}';
