@@ -530,6 +530,8 @@ export function buildCases(opts: BuildOptions): QueryCase[] {
     range('functions/rate', `${f}(${C}[2m])`, { w: 'dataStart' });
     instant('functions/rate', `${f}(${S}[5m])`);
   }
+  // Over special values at every step: windows starting on negative values, NaN, ±Inf, -0.
+  for (const f of ['rate', 'increase']) range('functions/rate', `${f}(${S}[5m])`, { w: 'whole' });
   both('functions/rate', `rate(${H}[5m])`);
   range('functions/rate', `increase(demo_api_request_duration_seconds_count[10m])`, { w: 'whole' });
   both('functions/rate', `rate(${C}[5m] offset -5m)`);

@@ -670,13 +670,15 @@ export class Evaluator {
     input: RangeInput,
     emit: (inputIndex: number, labels: Labels, ts: Float64Array, vs: Float64Array, n: number) => void,
   ): void {
-    const fn = FUNCTION_IMPLS[e.func.name]!.range!;
+    const impl = FUNCTION_IMPLS[e.func.name]!;
+    const fn = impl.range!;
     const { sel, sub, range, at, offset, others } = input;
     const hasOthers = others.some((o) => o !== null);
     const scalars: number[] = others.map(() => NaN);
     const enh = new EvalNodeHelper();
     const max = this.ctx.maxSamples;
-    const w: RangeWindow = { ts: [], vs: [], lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, range };
+    const w: RangeWindow = { ts: [], vs: [], lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, range, resets: null };
+    let resets = impl.counterResets === true ? new Int32Array(1024) : null;
     let windowCount = 0;
     const buf = sel !== null ? new SampleBuffer() : null;
     const count = sel !== null ? sel.series.length : sub.length;
@@ -703,6 +705,17 @@ export class Evaluator {
         n = s.ts.length;
       }
       w.ts = sts;
+      if (resets !== null) {
+        if (resets.length < n) resets = new Int32Array(Math.max(n, 2 * resets.length));
+        const v = w.vs;
+        let c = 0;
+        if (n > 0) resets[0] = 0;
+        for (let j = 1; j < n; j++) {
+          if (v[j]! < v[j - 1]!) c++;
+          resets[j] = c;
+        }
+        w.resets = resets;
+      }
       this.currentSamples -= windowCount;
       windowCount = 0;
       let out = 0;

@@ -45,6 +45,11 @@ export interface RangeWindow {
   rangeStart: number;
   rangeEnd: number;
   range: number;
+  /**
+   * For functions with `counterResets`: resets[i] counts the indexes j <= i of the series with
+   * vs[j] < vs[j - 1] (null when not computed), so a window's resets need no scan.
+   */
+  resets: Int32Array | null;
 }
 
 export type InstantFunction = (args: readonly (Vector | null)[], exprs: readonly Expr[], enh: EvalNodeHelper) => Vector;
@@ -55,6 +60,8 @@ export interface FunctionImpl {
   range?: RangeFunction;
   /** Range functions drop the metric name, except last_over_time. */
   keepMetricName?: boolean;
+  /** The range function reads `RangeWindow.resets` (rate, increase). */
+  counterResets?: boolean;
 }
 
 function execError(msg: string): never {
@@ -81,7 +88,10 @@ function extrapolatedRate(w: RangeWindow, isCounter: boolean, isRate: boolean): 
   const lastT = ts[hi - 1]!;
   const firstV = vs[lo]!;
   let result = vs[hi - 1]! - firstV;
-  if (isCounter) {
+  // The loop below changes nothing when the window holds no reset and its first value is not
+  // negative (the first comparison is against 0): then skip it.
+  const resets = w.resets;
+  if (isCounter && (resets === null || resets[hi - 1]! !== resets[lo]! || firstV < 0)) {
     let last = 0;
     for (let i = lo; i < hi; i++) {
       const v = vs[i]!;
@@ -475,8 +485,8 @@ const noHistograms: FunctionImpl = { instant: () => [] };
 
 export const FUNCTION_IMPLS: Readonly<Record<string, FunctionImpl>> = {
   // Range-vector functions.
-  rate: { range: (w) => extrapolatedRate(w, true, true) },
-  increase: { range: (w) => extrapolatedRate(w, true, false) },
+  rate: { range: (w) => extrapolatedRate(w, true, true), counterResets: true },
+  increase: { range: (w) => extrapolatedRate(w, true, false), counterResets: true },
   delta: { range: (w) => extrapolatedRate(w, false, false) },
   irate: { range: (w) => instantValue(w, true) },
   idelta: { range: (w) => instantValue(w, false) },
