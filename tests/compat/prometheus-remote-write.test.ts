@@ -106,4 +106,27 @@ describe('Prometheus 2.42 as the remote-write client', () => {
     const other = await api(strata.url, '/prometheus/api/v1/metadata', {}, { headers: { Authorization: 'Basic ' + Buffer.from('someone-else:x').toString('base64') } });
     expect(other.json.data).toEqual({});
   });
+
+  test('/api/v1/query_exemplars answers as Prometheus does without exemplar storage', async () => {
+    const auth = { Authorization: 'Basic ' + Buffer.from('prom-tenant:unused').toString('base64') };
+    const now = Math.floor(Date.now() / 1000);
+    const cases: Record<string, string>[] = [
+      { query: 'up', start: String(now - 300), end: String(now) },
+      { query: 'rate(prometheus_http_requests_total[1m])' },
+      { query: '1 + 1', start: String(now - 300), end: String(now) },
+      { query: 'up{', start: String(now - 300), end: String(now) },
+      { query: 'up', start: String(now), end: String(now - 300) },
+      { query: 'up', start: 'yesterday' },
+    ];
+    for (const params of cases) {
+      const ours = await api(strata.url, '/prometheus/api/v1/query_exemplars', params, { headers: auth });
+      const theirs = await fetch(`${prom.url}/api/v1/query_exemplars?${new URLSearchParams(params).toString()}`);
+      const text = await theirs.text();
+      // 204 No Content (no selector in the query) has no body.
+      const tj = (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
+      const oj = (ours.body === '' ? {} : ours.json) as Record<string, unknown>;
+      expect([params, ours.status, oj.status, oj.errorType, oj.data]).toEqual([params, theirs.status, tj.status, tj.errorType, tj.data]);
+      if (tj.status === 'error') expect(oj.error).toBe(tj.error);
+    }
+  });
 });

@@ -71,6 +71,11 @@ export interface PrometheusApiDeps {
   tenantFrom(req: Request): string;
   buildInfo: BuildInfo;
   metadataFor?: MetadataProvider;
+  /**
+   * Parses a PromQL expression and returns how many series selectors it holds (throws an error
+   * with errorType 'bad_data' on a syntax error); used by /query_exemplars.
+   */
+  countSelectors?: (expr: string) => number;
   logger?: Logger;
   /** Current time in ms (default `Date.now`): the default `time` of /query. */
   now?: () => number;
@@ -101,8 +106,11 @@ interface Ctx {
   formError: string | undefined;
 }
 
-/** Answers the `data` JSON: a string, or a BodyWriter for large query results. */
-type Endpoint = (ctx: Ctx) => Promise<string | BodyWriter>;
+/**
+ * Answers the `data` JSON: a string, or a BodyWriter for large query results; null for "no data",
+ * which Prometheus answers with 204 No Content.
+ */
+type Endpoint = (ctx: Ctx) => Promise<string | BodyWriter | null>;
 
 const SUCCESS_PREFIX = Buffer.from('{"status":"success","data":');
 const SUCCESS_SUFFIX = Buffer.from('}');
@@ -168,7 +176,9 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
           }
         }
         const { form, error } = await readForm(req);
-        sendSuccess(res, await endpoint({ req, res, tenant, form, formError: error }));
+        const data = await endpoint({ req, res, tenant, form, formError: error });
+        if (data === null) res.status(204).end();
+        else sendSuccess(res, data);
       } catch (e) {
         const err = toApiError(e, 'execution');
         if (!(e instanceof ApiError) && !hasErrorType(e)) {
@@ -393,6 +403,23 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
     return out + '}';
   };
 
+  // Strata stores no exemplars: answer as Prometheus does with exemplar storage off, after the
+  // same parameter checks (an expression without selectors: 204 No Content).
+  const queryExemplars: Endpoint = async (ctx) => {
+    const { form } = ctx;
+    const start = timeParam(form, 'start', MIN_TIME);
+    const end = timeParam(form, 'end', MAX_TIME);
+    if (timeBefore(end, start)) throw new ApiError('bad_data', 'end timestamp must not be before start timestamp');
+    if (deps.countSelectors === undefined) return '[]';
+    let n: number;
+    try {
+      n = deps.countSelectors(formValue(form, 'query'));
+    } catch (e) {
+      throw toApiError(e, 'bad_data');
+    }
+    return n === 0 ? null : '[]';
+  };
+
   const buildInfoJson = encodeJson(deps.buildInfo);
   const buildInfo: Endpoint = async () => buildInfoJson;
 
@@ -402,6 +429,7 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
   router.all('/api/v1/labels', handle(labels, true));
   router.all('/api/v1/label/:name/values', handle(labelValues, true));
   router.all('/api/v1/metadata', handle(metadata, true));
+  router.all('/api/v1/query_exemplars', handle(queryExemplars, true));
   router.all('/api/v1/status/buildinfo', handle(buildInfo, false));
   router.use('/api/v1', (_req: Request, res: Response) => send(res, 404, errorJson('not_found', NOT_FOUND_MESSAGE)));
   // Errors raised by express itself (e.g. a bad %-escape in a path parameter).

@@ -24,7 +24,7 @@ import {
 import { Distributor, HADedupe, HATracker, createHATrackerHandler, createPushHandler, haTrackerConfigFromConfig } from '@strata/distributor';
 import { Ingester, IngesterClientPool, addIngesterService } from '@strata/ingester';
 import { createBucket, type Bucket } from '@strata/objstore';
-import { Engine, PromQLError } from '@strata/promql';
+import { Engine, PromQLError, inspect, parseExpr } from '@strata/promql';
 import { BucketStore, MergeQuerier, RingIngesterQuerier, createPrometheusApiRouter } from '@strata/querier';
 import type { IngesterClient } from '@strata/tsdb-core';
 import { parseSeriesSelector } from './selector';
@@ -247,6 +247,13 @@ export class Strata {
           buildInfo: BUILD_INFO,
           maxQueryLength: (tenant: string) => this.overrides.maxQueryLength(tenant),
           metadataFor: (tenant: string) => new RingIngesterQuerier(this.ring!, (i) => this.clientFor(i.addr), tenant).metadata(),
+          countSelectors: (expr: string) => {
+            let n = 0;
+            inspect(parseExpr(expr), (node) => {
+              if (node.type === 'VectorSelector') n++;
+            });
+            return n;
+          },
           logger: this.logger.child({ component: 'querier' }),
         }),
       );
