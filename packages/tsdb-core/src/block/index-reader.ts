@@ -245,8 +245,10 @@ interface ValueLists {
   offs: Float64Array;
 }
 
-/** Label names whose value lists an IndexReader keeps decoded (the oldest is dropped first). */
+/** Label names whose value lists an IndexReader keeps decoded (the oldest is dropped first)… */
 const VALUE_CACHE_NAMES = 64;
+/** …and how many values in all (about 3 MB per block at most). */
+const VALUE_CACHE_MAX = 1 << 18;
 
 function compareBytes(b: Uint8Array, s1: number, l1: number, s2: number, l2: number): number {
   const n = Math.min(l1, l2);
@@ -263,6 +265,7 @@ function be32(b: Uint8Array, i: number): number {
 
 export class IndexReader {
   private readonly valueCache = new Map<string, ValueLists>();
+  private valueCacheSize = 0;
 
   private constructor(
     private readonly src: ByteSource,
@@ -540,8 +543,15 @@ export class IndexReader {
       offs.push(info.nextOffset);
     }
     const lists: ValueLists = { values, offs: Float64Array.from(offs) };
-    if (this.valueCache.size >= VALUE_CACHE_NAMES) this.valueCache.delete(this.valueCache.keys().next().value!);
+    if (values.length > VALUE_CACHE_MAX) return lists; // too big to keep (about 12 bytes a value)
+    this.valueCacheSize += values.length;
     this.valueCache.set(name, lists);
+    // Oldest names out first, within both budgets.
+    while (this.valueCache.size > VALUE_CACHE_NAMES || this.valueCacheSize > VALUE_CACHE_MAX) {
+      const [oldest, l] = this.valueCache.entries().next().value!;
+      this.valueCache.delete(oldest);
+      this.valueCacheSize -= l.values.length;
+    }
     return lists;
   }
 
