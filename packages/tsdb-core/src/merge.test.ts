@@ -11,7 +11,7 @@ import { STALE_HI, STALE_LO, XorAppender, floatToBits } from './chunkenc/xor';
 import type { ChunkData } from './ingest';
 import { compareLabels, labelsFromObject, type Labels } from './labels';
 import { Matcher, MatchType } from './matchers';
-import { mergeBlockSelections, mergeSeriesChunks } from './merge';
+import { mergeBlockSelections, mergeSeriesChunks, mergeSeriesLists } from './merge';
 import type { Series } from './querier';
 import { SampleBuffer } from './sample-buffer';
 import { newULID } from './ulid';
@@ -241,5 +241,46 @@ describe('SymbolPool', () => {
     expect(tc).toBe(c);
     expect(tc[0]).toBe(a[0]);
     expect(pool.size).toBe(4);
+  });
+});
+
+describe('merged series decodeInto', () => {
+  /** What iterating a series gives within [mint, maxt]: [t, v or 'stale'] pairs. */
+  function viaIterator(s: Series, mint: number, maxt: number): [number, number | string][] {
+    const out: [number, number | string][] = [];
+    const it = s.iterator();
+    while (it.next()) if (it.t >= mint && it.t <= maxt) out.push([it.t, it.stale ? 'stale' : it.v]);
+    return out;
+  }
+  function viaDecode(s: Series, mint: number, maxt: number): [number, number | string][] {
+    const b = new SampleBuffer(4);
+    s.decodeInto!(mint, maxt, b);
+    const out: [number, number | string][] = [];
+    for (let i = 0; i < b.n; i++) out.push([b.ts[i]!, b.vs[i]!]);
+    for (let i = 0; i < b.nStale; i++) out.push([b.staleTs[i]!, 'stale']);
+    return out.sort((x, y) => x[0] - y[0]);
+  }
+
+  test('gives what iterating gives: overlapping replicas, ties, stale markers, cuts, nested merges', () => {
+    const r = rng(99);
+    const ls = labelsFromObject({ __name__: 'm' });
+    for (let iter = 0; iter < 300; iter++) {
+      // Replicas of one series: the same timestamps with (sometimes) other values, plus gaps.
+      const base = randomChunks(r, T0, T0 + 4 * H, 1 + Math.floor(r() * 130));
+      const lists: Series[][] = [];
+      const k = 2 + Math.floor(r() * 3);
+      for (let p = 0; p < k; p++) {
+        const chunks = r() < 0.5 ? base : randomChunks(r, T0 + Math.floor(r() * H), T0 + 3 * H, 120);
+        lists.push([new ChunkSeries(ls, chunks, T0 - H, T0 + 5 * H)]);
+      }
+      let merged = mergeSeriesLists(lists)[0]!;
+      if (r() < 0.3) {
+        // A merge of merges (scratch buffers per nesting depth).
+        merged = mergeSeriesLists([[merged], [new ChunkSeries(ls, randomChunks(r, T0, T0 + 2 * H, 60), T0, T0 + 2 * H)]])[0]!;
+      }
+      const mint = r() < 0.5 ? -Infinity : T0 + Math.floor(r() * 2 * H);
+      const maxt = r() < 0.5 ? Infinity : mint === -Infinity ? T0 + 2 * H : mint + Math.floor(r() * 2 * H);
+      expect(viaDecode(merged, mint, maxt)).toEqual(viaIterator(merged, mint, maxt));
+    }
   });
 });

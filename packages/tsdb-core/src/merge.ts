@@ -1,6 +1,7 @@
 import { compareLabels, compareStrings, type Labels } from './labels';
 import type { ChunkData, SeriesChunks } from './ingest';
 import type { SampleIterator, Series } from './querier';
+import { SampleBuffer, readSeriesInto } from './sample-buffer';
 import { selectionLabels, type BlockSelection } from './block/reader';
 import { ChainedChunkSeries, type SelectionChains } from './chunk-series';
 
@@ -35,6 +36,10 @@ export function mergeSeriesLists(lists: readonly (readonly Series[])[]): Series[
   }
 }
 
+/** Scratch buffers of MergedSeries.decodeInto, one set per nesting depth (merges of merges). */
+const scratch: SampleBuffer[][] = [];
+let scratchDepth = 0;
+
 class MergedSeries implements Series {
   constructor(
     readonly labels: Labels,
@@ -43,6 +48,54 @@ class MergedSeries implements Series {
 
   iterator(): SampleIterator {
     return new MergedIterator(this.parts.map((p) => p.iterator()));
+  }
+
+  /**
+   * What iterating gives, decoded part by part and then merged: samples (stale markers included)
+   * by time, one per timestamp, the first part's on ties (as MergedIterator).
+   */
+  decodeInto(mint: number, maxt: number, buf: SampleBuffer): void {
+    const parts = this.parts;
+    const k = parts.length;
+    const level = (scratch[scratchDepth] ??= []);
+    scratchDepth++;
+    try {
+      for (let i = 0; i < k; i++) {
+        const b = (level[i] ??= new SampleBuffer(256));
+        b.reset();
+        readSeriesInto(parts[i]!, mint, maxt, b);
+      }
+      const ri = new Int32Array(k); // next real sample of part i
+      const si = new Int32Array(k); // next stale marker of part i
+      for (;;) {
+        let min = Infinity;
+        let best = -1;
+        let bestStale = false;
+        for (let i = 0; i < k; i++) {
+          const b = level[i]!;
+          const tr = ri[i]! < b.n ? b.ts[ri[i]!]! : Infinity;
+          const ts = si[i]! < b.nStale ? b.staleTs[si[i]!]! : Infinity;
+          const t = tr <= ts ? tr : ts;
+          if (t < min) {
+            min = t;
+            best = i;
+            bestStale = ts < tr;
+          }
+        }
+        if (best < 0) return;
+        const b = level[best]!;
+        if (bestStale) buf.pushStale(min);
+        else buf.push(min, b.vs[ri[best]!]!);
+        // Every part at this timestamp moves on.
+        for (let i = 0; i < k; i++) {
+          const p = level[i]!;
+          if (ri[i]! < p.n && p.ts[ri[i]!] === min) ri[i]!++;
+          if (si[i]! < p.nStale && p.staleTs[si[i]!] === min) si[i]!++;
+        }
+      }
+    } finally {
+      scratchDepth--;
+    }
   }
 }
 
