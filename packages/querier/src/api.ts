@@ -364,21 +364,17 @@ export function createPrometheusApiRouter(deps: PrometheusApiDeps): Router {
 
   const metadata: Endpoint = async (ctx) => {
     const { form } = ctx;
-    let limit = -1;
-    const ls = formValue(form, 'limit');
-    if (ls !== '') {
-      const n = parseGoInt(ls);
-      if (n === undefined) throw new ApiError('bad_data', 'limit must be a number');
-      limit = n;
-    }
+    /** An integer parameter, -1 when absent (Prometheus' strconv.Atoi and its error text). */
+    const intParam = (name: string): number => {
+      const v = formValue(form, name);
+      if (v === '') return -1;
+      const n = parseGoInt(v);
+      if (n === undefined) throw new ApiError('bad_data', `${name} must be a number`);
+      return n;
+    };
+    const limit = intParam('limit');
     // limit_per_metric (newer Prometheus, and Mimir): at most that many entries per metric (> 0).
-    let limitPerMetric = -1;
-    const lpm = formValue(form, 'limit_per_metric');
-    if (lpm !== '') {
-      const n = parseGoInt(lpm);
-      if (n === undefined) throw new ApiError('bad_data', 'limit_per_metric must be a number');
-      limitPerMetric = n;
-    }
+    const limitPerMetric = intParam('limit_per_metric');
     const metric = formValue(form, 'metric');
     if (deps.metadataFor === undefined) return '{}';
     let md: Record<string, MetricMetadata[]>;
