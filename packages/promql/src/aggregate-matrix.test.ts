@@ -102,3 +102,11 @@ test('max-samples accounting of an aggregation is rangeEval-exact (Prometheus pe
   const tight = new Engine({ maxSamples: 10 });
   await expect(tight.rangeQuery(q, 'sum(x)', 0, 2 * m, m)).rejects.toThrow(/too many samples/);
 });
+
+test('max-samples accounting of quantile counts its parameter like rangeEval', async () => {
+  // 6 samples of x and 3 of the parameter are held; at the last step 2 + 1 inputs and 3 results.
+  const q = new MemoryQuerier().load(m, { 'x{i="1"}': '1 2 3', 'x{i="2"}': '4 5 6' });
+  const res = await new Engine({ maxSamples: 15 }).rangeQuery(q, 'quantile(0.5, x)', 0, 2 * m, m);
+  expect(res.resultType === 'matrix' && res.result[0]!.vs).toEqual([2.5, 3.5, 4.5]);
+  await expect(new Engine({ maxSamples: 14 }).rangeQuery(q, 'quantile(0.5, x)', 0, 2 * m, m)).rejects.toThrow(/too many samples/);
+});

@@ -378,6 +378,10 @@ export function buildCases(opts: BuildOptions): QueryCase[] {
   both('aggregation', `group by (instance) (${M})`);
   both('aggregation', `group without (type) (${M})`);
   both('aggregation', `quantile by (instance) (0.9, ${M})`);
+  // quantile over whole matrices: special values, without, a parameter that changes every step.
+  both('aggregation', `quantile(0.5, ${S})`);
+  both('aggregation', `quantile without (mode) (0.25, rate(${C}[5m]))`);
+  both('aggregation', `quantile((time() % 120) / 100, ${M})`);
   both('aggregation', `quantile without (instance) (0.25, ${M})`);
   range('aggregation', `quantile(scalar(demo_num_cpus{instance="demo.promlabs.com:10002"}) / 10, ${M})`, { w: 'whole' });
   both('aggregation', `count_values("v", demo_num_cpus / 1e9)`);

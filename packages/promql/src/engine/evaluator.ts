@@ -34,6 +34,7 @@ import {
 import { EvalNodeHelper, FUNCTION_IMPLS, type RangeWindow, labelsForAbsent } from './functions';
 import { dropMetricName, getLabelValue, hasDuplicateLabels, seriesKey } from './labels';
 import { unwrap } from './preprocess';
+import { quantile } from './quantile';
 import { type Selection, lowerBound, upperBound } from './selectors';
 import {
   EMPTY_LABELS,
@@ -463,6 +464,10 @@ export class Evaluator {
     const keyFn = groupingKeyFunc(grouping, e.without);
     const param = e.param ? unwrap(e.param) : null;
     if (param === null && canAggregateMatrix(e.op)) return this.aggregateWhole(e, grouping);
+    if (e.op === 'quantile') {
+      const r = this.quantileWhole(e, grouping);
+      if (r !== null) return r;
+    }
     if (param && param.type === 'StringLiteral') {
       const label = param.val;
       return this.rangeEval(keyFn, (v, sh) => aggregate(e.op, grouping, e.without, label, v[0]!, sh[0]!), [e.expr]);
@@ -491,10 +496,18 @@ export class Evaluator {
       const input = this.evalMatrix(e.expr);
       res = aggregateMatrix(e.op, grouping, e.without, input, this.start, this.interval, nSteps, () => this.checkDone());
     }
+    return this.accountAggregation(originalNumSamples, res);
+  }
+
+  /**
+   * The sample accounting rangeEval does step by step, for an aggregation computed at once:
+   * at each step the inputs of that step and the outputs so far are held.
+   */
+  private accountAggregation(originalNumSamples: number, res: MatrixAggregation): Matrix {
     const { out, inPerStep, outPerStep } = res;
     const max = this.ctx.maxSamples;
     let temp = this.currentSamples;
-    for (let k = 0; k < nSteps; k++) {
+    for (let k = 0; k < inPerStep.length; k++) {
       const n = inPerStep[k]!;
       if (n > 0 && temp + n > max) throw tooManySamples();
       temp += outPerStep[k]!;
@@ -502,6 +515,78 @@ export class Evaluator {
     }
     this.currentSamples = originalNumSamples + totalSamples(out);
     return out;
+  }
+
+  /**
+   * `quantile` over the whole input at once: each (group, step) collects its values in input
+   * order, then `quantile` as aggregate() computes it. Null (nothing evaluated) when groups × steps
+   * would be too many cells: the step-wise path then runs.
+   */
+  private quantileWhole(e: AggregateExpr, grouping: readonly string[]): Matrix | null {
+    const nSteps = Math.floor((this.end - this.start) / this.interval) + 1;
+    if (nSteps > MAX_CELLS) return null;
+    const originalNumSamples = this.currentSamples;
+    const paramMat = this.evalMatrix(e.param!);
+    const input = this.evalMatrix(e.expr);
+    const { start, interval } = this;
+    const keyFn = groupingKeyFunc(grouping, e.without);
+    const labelsOf = groupLabelsFunc(grouping, e.without);
+    const groupOf = new Int32Array(input.length);
+    const index = new Map<string, number>();
+    const groupLabels: Labels[] = [];
+    for (let i = 0; i < input.length; i++) {
+      const k = keyFn(input[i]!.metric);
+      let g = index.get(k);
+      if (g === undefined) {
+        g = groupLabels.length;
+        index.set(k, g);
+        groupLabels.push(labelsOf(input[i]!.metric));
+      }
+      groupOf[i] = g;
+    }
+    if (groupLabels.length * nSteps > MAX_CELLS) {
+      // Too many cells: step by step, with the matrices already evaluated (and counted).
+      this.currentSamples = originalNumSamples;
+      return null;
+    }
+    const inPerStep = new Float64Array(nSteps);
+    const q = new Float64Array(nSteps).fill(NaN);
+    for (const s of paramMat) {
+      for (let j = 0; j < s.ts.length; j++) {
+        const k = (s.ts[j]! - start) / interval;
+        q[k] = s.vs[j]!;
+        inPerStep[k] = inPerStep[k]! + 1;
+      }
+    }
+    const cells: (number[] | undefined)[] = new Array<number[] | undefined>(groupLabels.length * nSteps);
+    for (let i = 0; i < input.length; i++) {
+      if ((i & 1023) === 0) this.checkDone();
+      const s = input[i]!;
+      const base = groupOf[i]! * nSteps;
+      for (let j = 0; j < s.ts.length; j++) {
+        const k = (s.ts[j]! - start) / interval;
+        inPerStep[k] = inPerStep[k]! + 1;
+        const c = base + k;
+        const vals = cells[c];
+        if (vals === undefined) cells[c] = [s.vs[j]!];
+        else vals.push(s.vs[j]!);
+      }
+    }
+    const outPerStep = new Float64Array(nSteps);
+    const out: Matrix = [];
+    for (let g = 0; g < groupLabels.length; g++) {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let k = 0; k < nSteps; k++) {
+        const vals = cells[g * nSteps + k];
+        if (vals === undefined) continue;
+        ts.push(start + k * interval);
+        vs.push(quantile(q[k]!, vals));
+        outPerStep[k] = outPerStep[k]! + 1;
+      }
+      if (ts.length > 0) out.push({ metric: groupLabels[g]!, ts, vs });
+    }
+    return this.accountAggregation(originalNumSamples, { out, inPerStep, outPerStep });
   }
 
   private aggregateRangeFunction(e: AggregateExpr, call: Call, grouping: readonly string[], nSteps: number): MatrixAggregation {
