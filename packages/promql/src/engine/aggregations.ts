@@ -413,22 +413,10 @@ export function groupLabelsFunc(grouping: readonly string[], without: boolean): 
 }
 
 /**
- * The parameterless aggregations over a whole step-aligned matrix at once: each input series is
- * mapped to its group once, then its points are accumulated into (group, step) cells (in slices
- * of steps when groups × steps exceeds `maxCells`). Groups come out in order of first appearance
- * in the input. `tick` is called regularly (timeouts).
+ * The aggregation group of every series of `input` (groupOf[i]), groups numbered in order of first
+ * appearance, with their labels.
  */
-export function aggregateMatrix(
-  op: AggregateOp,
-  grouping: readonly string[],
-  without: boolean,
-  input: Matrix,
-  start: number,
-  interval: number,
-  nSteps: number,
-  tick: () => void,
-  maxCells = MAX_CELLS,
-): MatrixAggregation {
+export function assignGroups(input: Matrix, grouping: readonly string[], without: boolean): { groupOf: Int32Array; groupLabels: Labels[] } {
   const keyFn = groupingKeyFunc(grouping, without);
   const labelsOf = groupLabelsFunc(grouping, without);
   const groupOf = new Int32Array(input.length);
@@ -445,6 +433,27 @@ export function aggregateMatrix(
     }
     groupOf[i] = g;
   }
+  return { groupOf, groupLabels };
+}
+
+/**
+ * The parameterless aggregations over a whole step-aligned matrix at once: each input series is
+ * mapped to its group once, then its points are accumulated into (group, step) cells (in slices
+ * of steps when groups × steps exceeds `maxCells`). Groups come out in order of first appearance
+ * in the input. `tick` is called regularly (timeouts).
+ */
+export function aggregateMatrix(
+  op: AggregateOp,
+  grouping: readonly string[],
+  without: boolean,
+  input: Matrix,
+  start: number,
+  interval: number,
+  nSteps: number,
+  tick: () => void,
+  maxCells = MAX_CELLS,
+): MatrixAggregation {
+  const { groupOf, groupLabels } = assignGroups(input, grouping, without);
   const nGroups = groupLabels.length;
   const outTs: number[][] = groupLabels.map(() => []);
   const outVs: number[][] = groupLabels.map(() => []);

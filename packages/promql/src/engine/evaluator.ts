@@ -18,6 +18,7 @@ import {
   type MatrixAggregation,
   aggregate,
   aggregateMatrix,
+  assignGroups,
   canAggregateMatrix,
   groupLabelsFunc,
   groupingKeyFunc,
@@ -529,21 +530,7 @@ export class Evaluator {
     const paramMat = this.evalMatrix(e.param!);
     const input = this.evalMatrix(e.expr);
     const { start, interval } = this;
-    const keyFn = groupingKeyFunc(grouping, e.without);
-    const labelsOf = groupLabelsFunc(grouping, e.without);
-    const groupOf = new Int32Array(input.length);
-    const index = new Map<string, number>();
-    const groupLabels: Labels[] = [];
-    for (let i = 0; i < input.length; i++) {
-      const k = keyFn(input[i]!.metric);
-      let g = index.get(k);
-      if (g === undefined) {
-        g = groupLabels.length;
-        index.set(k, g);
-        groupLabels.push(labelsOf(input[i]!.metric));
-      }
-      groupOf[i] = g;
-    }
+    const { groupOf, groupLabels } = assignGroups(input, grouping, e.without);
     if (groupLabels.length * nSteps > MAX_CELLS) {
       // Too many cells: step by step, with the matrices already evaluated (and counted).
       this.currentSamples = originalNumSamples;
