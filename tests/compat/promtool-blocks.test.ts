@@ -17,19 +17,16 @@ import {
   Matcher,
   STALE_HI,
   STALE_LO,
-  XorAppender,
-  XorIterator,
   bitsToFloat,
   compareLabels,
-  floatToBits,
   isULID,
   labelsFromObject,
   labelsKey,
   newULID,
   writeBlock,
-  type ChunkData,
   type Labels,
 } from '@strata/tsdb-core';
+import { bitsSample as sample, samplesOfChunks as samplesOf, xorChunksOf as chunksOf, type BitsSample as Sample } from '../helpers/xor-chunks';
 
 jest.setTimeout(120_000);
 
@@ -64,18 +61,6 @@ async function promtool(...args: string[]): Promise<string> {
     const err = e as Error & { stderr?: string; stdout?: string };
     throw new Error(`promtool ${args.join(' ')} failed: ${err.message}\nstderr: ${err.stderr ?? ''}\nstdout: ${(err.stdout ?? '').slice(0, 2000)}`);
   }
-}
-
-interface Sample {
-  t: number;
-  hi: number;
-  lo: number;
-}
-
-const F = new Uint32Array(2);
-function sample(t: number, v: number): Sample {
-  floatToBits(v, F);
-  return { t, hi: F[0]!, lo: F[1]! };
 }
 
 /** Go's %g formatting of special values, parsed back. */
@@ -119,25 +104,6 @@ function parseDump(out: string): Map<string, { labels: Labels; samples: { t: num
     e.samples.push({ v: parseGoFloat(line.slice(sp1 + 1, sp2)), t: Number(line.slice(sp2 + 1)) });
   }
   return m;
-}
-
-function chunksOf(samples: readonly Sample[], perChunk = 120): ChunkData[] {
-  const out: ChunkData[] = [];
-  for (let i = 0; i < samples.length; i += perChunk) {
-    const app = new XorAppender();
-    for (const s of samples.slice(i, i + perChunk)) app.append(s.t, s.hi, s.lo);
-    out.push({ mint: app.minTime(), maxt: app.maxTime(), encoding: 1, data: app.bytes().slice() });
-  }
-  return out;
-}
-
-function samplesOf(chunks: readonly ChunkData[]): Sample[] {
-  const out: Sample[] = [];
-  for (const c of chunks) {
-    const it = new XorIterator(c.data);
-    while (it.next()) out.push({ t: it.t, hi: it.hi, lo: it.lo });
-  }
-  return out;
 }
 
 async function openBlocks(dir: string): Promise<Block[]> {

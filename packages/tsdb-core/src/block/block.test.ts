@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { XorAppender, XorIterator, floatToBits, STALE_HI, STALE_LO } from '../chunkenc/xor';
+import { STALE_HI, STALE_LO } from '../chunkenc/xor';
 import { crc32c } from '../crc32c';
 import { ByteReader } from '../encoding';
 import type { ChunkData } from '../ingest';
@@ -18,46 +18,9 @@ import { Block } from './reader';
 import { encodeTombstones } from './tombstones';
 import { BlockWriteError, writeBlock, type BlockSeries } from './writer';
 import { xorshift32 as rng } from '../../../../tests/helpers/prng';
+import { bitsSample as sample, samplesOfChunks as samplesOf, xorChunksOf as chunksOf, type BitsSample as Sample } from '../../../../tests/helpers/xor-chunks';
 
 // ---------------------------------------------------------------- fixtures
-
-interface Sample {
-  t: number;
-  hi: number;
-  lo: number;
-}
-
-const F = new Uint32Array(2);
-function sample(t: number, v: number): Sample {
-  floatToBits(v, F);
-  return { t, hi: F[0]!, lo: F[1]! };
-}
-
-function chunksOf(samples: readonly Sample[], perChunk = 120): ChunkData[] {
-  const out: ChunkData[] = [];
-  for (let i = 0; i < samples.length; i += perChunk) {
-    const app = new XorAppender();
-    for (const s of samples.slice(i, i + perChunk)) app.append(s.t, s.hi, s.lo);
-    out.push({ mint: app.minTime(), maxt: app.maxTime(), encoding: 1, data: app.bytes().slice() });
-  }
-  return out;
-}
-
-function samplesOf(chunks: readonly ChunkData[]): Sample[] {
-  const out: Sample[] = [];
-  for (const c of chunks) {
-    expect(c.encoding).toBe(1);
-    const it = new XorIterator(c.data);
-    let first = true;
-    while (it.next()) {
-      if (first) expect(it.t).toBe(c.mint);
-      first = false;
-      out.push({ t: it.t, hi: it.hi, lo: it.lo });
-    }
-    expect(out[out.length - 1]!.t).toBe(c.maxt);
-  }
-  return out;
-}
 
 const T0 = 1700000000000;
 const NAMES = ['http_requests_total', 'up', 'métrique_é', 'node_cpu_seconds_total'];
