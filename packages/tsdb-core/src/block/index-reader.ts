@@ -153,7 +153,21 @@ function uvarintAt(b: Uint8Array, end: number): number {
 }
 
 function uvarintSlow(b: Uint8Array, i: number, end: number): number {
-  // Exact as a double up to 7 groups (49 bits).
+  const v = uvarint49At(b, i, end);
+  if (v !== -1) return v;
+  const len = uvarint64At(b, i, end, u64);
+  if (len < 0) return NaN;
+  const n = u64[0]! * 4294967296 + u64[1]!;
+  if (n > Number.MAX_SAFE_INTEGER) return NaN;
+  cur[0] = i + len;
+  return n;
+}
+
+/**
+ * The uvarint at b[i] if it has at most 7 groups (49 bits, exact as a double), advancing the
+ * cursor; NaN if truncated; -1 if it is longer (then uvarint64At reads it).
+ */
+function uvarint49At(b: Uint8Array, i: number, end: number): number {
   let v = 0;
   let mul = 1;
   for (let k = 0; k < 7; k++) {
@@ -166,37 +180,15 @@ function uvarintSlow(b: Uint8Array, i: number, end: number): number {
     }
     mul *= 128;
   }
-  for (let k = 7; k < 10; k++) {
-    if (i + k >= end) return NaN;
-    const c = b[i + k]!;
-    if (k === 9 && c > 1) return NaN;
-    v += (c & 0x7f) * mul;
-    if (c < 0x80) {
-      if (v > Number.MAX_SAFE_INTEGER) return NaN;
-      cur[0] = i + k + 1;
-      return v;
-    }
-    mul *= 128;
-  }
-  return NaN;
+  return -1;
 }
 
 /** ByteReader.readVarint at b[cur[0]] (before `end`), advancing the cursor; NaN where ByteReader throws. */
 function varintAt(b: Uint8Array, end: number): number {
   const i = cur[0]!;
   // Zigzag: exact as doubles up to 7 groups (49 bits).
-  let u = 0;
-  let mul = 1;
-  for (let k = 0; k < 7; k++) {
-    if (i + k >= end) return NaN;
-    const c = b[i + k]!;
-    u += (c & 0x7f) * mul;
-    if (c < 0x80) {
-      cur[0] = i + k + 1;
-      return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
-    }
-    mul *= 128;
-  }
+  const u = uvarint49At(b, i, end);
+  if (u !== -1) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
   const len = uvarint64At(b, i, end, u64);
   if (len < 0) return NaN;
   const hi = u64[0]!;
@@ -208,7 +200,7 @@ function varintAt(b: Uint8Array, end: number): number {
   return n;
 }
 
-/** uvarint64At's [hi, lo] for varintAt. */
+/** uvarint64At's [hi, lo] for uvarintSlow and varintAt. */
 const u64 = new Uint32Array(2);
 
 /** Every SAMPLE_EVERY-th value of a label name is kept in memory for binary search. */
