@@ -5,7 +5,7 @@
 import { S3Bucket } from '@strata/objstore';
 import { pushSeries, type SeriesInput } from '../helpers/remote-write';
 import { startRedis, type RedisServer } from '../helpers/redis';
-import { startS3Server, type S3Server } from '../helpers/s3-server';
+import { startS3Server, strataS3Flags, type S3Server } from '../helpers/s3-server';
 import { startStrata, type StrataInstance } from '../helpers/strata';
 import { api, type MatrixSeries } from './api';
 
@@ -47,12 +47,7 @@ describe('microservices: RF 3 over gRPC with a Redis ring', () => {
     '-ingester.ring.heartbeat-period=500ms',
     '-ingester.ring.heartbeat-timeout=4s',
     '-ingester.ring.replication-factor=3',
-    '-blocks-storage.backend=s3',
-    `-blocks-storage.s3.endpoint=${s3.endpoint}`,
-    `-blocks-storage.s3.bucket-name=${s3.bucket}`,
-    `-blocks-storage.s3.access-key-id=${s3.accessKey}`,
-    `-blocks-storage.s3.secret-access-key=${s3.secretKey}`,
-    '-blocks-storage.s3.insecure=true',
+    ...strataS3Flags(s3),
     '-blocks-storage.bucket-store.sync-interval=1s',
     '-querier.query-ingesters-within=0',
     '-querier.query-store-after=0',

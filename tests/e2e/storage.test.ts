@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync, readFileSy
 import { join } from 'node:path';
 import { S3Bucket } from '@strata/objstore';
 import { pushSeries, type SeriesInput } from '../helpers/remote-write';
-import { startS3Server, type S3Server } from '../helpers/s3-server';
+import { startS3Server, strataS3Flags, type S3Server } from '../helpers/s3-server';
 import { startStrata, type StrataInstance } from '../helpers/strata';
 import { api, type MatrixSeries } from './api';
 
@@ -36,12 +36,7 @@ async function listKeys(s3: S3Server, prefix: string): Promise<string[]> {
 
 function strataArgs(s3: S3Server, extra: string[] = []): string[] {
   return [
-    '-blocks-storage.backend=s3',
-    `-blocks-storage.s3.endpoint=${s3.endpoint}`,
-    `-blocks-storage.s3.bucket-name=${s3.bucket}`,
-    `-blocks-storage.s3.access-key-id=${s3.accessKey}`,
-    `-blocks-storage.s3.secret-access-key=${s3.secretKey}`,
-    '-blocks-storage.s3.insecure=true',
+    ...strataS3Flags(s3),
     '-blocks-storage.s3.region=us-east-1',
     `-blocks-storage.tsdb.block-ranges-period=${RANGE / 60_000}m`,
     '-blocks-storage.tsdb.head-compaction-interval=500ms',

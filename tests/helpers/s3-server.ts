@@ -30,6 +30,18 @@ export interface S3Server {
   log(): string;
 }
 
+/** Strata's flags for using `s3` as its bucket. */
+export function strataS3Flags(s3: S3Server): string[] {
+  return [
+    '-blocks-storage.backend=s3',
+    `-blocks-storage.s3.endpoint=${s3.endpoint}`,
+    `-blocks-storage.s3.bucket-name=${s3.bucket}`,
+    `-blocks-storage.s3.access-key-id=${s3.accessKey}`,
+    `-blocks-storage.s3.secret-access-key=${s3.secretKey}`,
+    '-blocks-storage.s3.insecure=true',
+  ];
+}
+
 export interface S3ServerOptions {
   bucket?: string;
   /** How long to wait for the ready line. Default 15 s. */
