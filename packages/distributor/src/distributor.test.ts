@@ -1,26 +1,8 @@
 import { Overrides, createRegistry, limitsFromConfig, defaultConfig, nopLogger } from '@strata/common';
 import { labelsFromSeriesKey, type IngesterClient, type MetricMetadataEntry, type PushResult, type WriteBatch } from '@strata/tsdb-core';
 import { Distributor, truncateUtf8 } from './distributor';
+import { label, lenField, sample, str, varint } from '../../../tests/helpers/proto-bytes';
 
-// A minimal protobuf writer so tests can build canonical and non-canonical WriteRequests.
-function varint(n: number | bigint): number[] {
-  let x = BigInt.asUintN(64, BigInt(n));
-  const out: number[] = [];
-  while (x >= 0x80n) {
-    out.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
-  }
-  out.push(Number(x));
-  return out;
-}
-const lenField = (field: number, body: number[]) => [(field << 3) | 2, ...varint(body.length), ...body];
-const str = (field: number, s: string | Uint8Array) => lenField(field, [...(typeof s === 'string' ? Buffer.from(s, 'utf8') : s)]);
-const label = (name: string | Uint8Array, value: string | Uint8Array) => lenField(1, [...(name.length ? str(1, name) : []), ...(value.length ? str(2, value) : [])]);
-function sample(t: number, v: number): number[] {
-  const b = Buffer.alloc(8);
-  b.writeDoubleLE(v);
-  return lenField(2, [0x09, ...b, 0x10, ...varint(t)]);
-}
 type S = { labels: [string | Uint8Array, string | Uint8Array][]; samples: [number, number][] };
 const series = (s: S) => lenField(1, [...s.labels.flatMap(([n, v]) => label(n, v)), ...s.samples.flatMap(([t, v]) => sample(t, v))]);
 const request = (ss: S[]) => Uint8Array.from(ss.flatMap(series));

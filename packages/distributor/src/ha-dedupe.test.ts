@@ -3,23 +3,11 @@ import { seriesKeyFromLabels, WriteBatch } from '@strata/tsdb-core';
 import { HADedupe, countSamples, findHALabels } from './ha-dedupe';
 import { ReplicasNotMatchError } from './ha-tracker';
 import { DecodeError, WriteRequestDecoder, type DiscardSink } from './write-request-decoder';
+import { label, lenField, sample, str } from '../../../tests/helpers/proto-bytes';
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-const lenField = (field: number, body: number[]) => [(field << 3) | 2, ...varint(body.length), ...body];
-const str = (field: number, s: string) => lenField(field, [...Buffer.from(s, 'utf8')]);
-const label = (n: string, v: string) => lenField(1, [...str(1, n), ...str(2, v)]);
-const sample = (t: number) => lenField(2, [0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, ...varint(t)]);
 const histogram = () => lenField(4, [0x08, 0x01]);
 const series = (ls: [string, string][], samples = 1, extra: number[] = []) =>
-  lenField(1, [...ls.flatMap(([n, v]) => label(n, v)), ...Array.from({ length: samples }, (_, i) => sample(1000 + i)).flat(), ...extra]);
+  lenField(1, [...ls.flatMap(([n, v]) => label(n, v)), ...Array.from({ length: samples }, (_, i) => sample(1000 + i, 1)).flat(), ...extra]);
 const metadata = () => lenField(3, [...str(2, 'up')]);
 
 const CL = Buffer.from('cluster');

@@ -26,6 +26,7 @@ import {
   type ReplicaDesc,
 } from './ha-tracker';
 import { WriteRequestDecoder, type DiscardSink } from './write-request-decoder';
+import { label, lenField, sample } from '../../../tests/helpers/proto-bytes';
 
 // ---- A tiny in-memory KVClient: CAS on a Map, watchers notified in a microtask, counts writes.
 class FakeKV implements KVClient {
@@ -340,24 +341,6 @@ describe('HA tracker config', () => {
 
 // ---- The push path as the Distributor runs it: HA dedupe, then decode with the replica label dropped.
 
-function varint(n: number): number[] {
-  let x = BigInt(n);
-  const out: number[] = [];
-  while (x >= 0x80n) {
-    out.push(Number(x & 0x7fn) | 0x80);
-    x >>= 7n;
-  }
-  out.push(Number(x));
-  return out;
-}
-const lenField = (field: number, body: number[]) => [(field << 3) | 2, ...varint(body.length), ...body];
-const str = (field: number, s: string) => lenField(field, [...Buffer.from(s, 'utf8')]);
-const label = (n: string, v: string) => lenField(1, [...str(1, n), ...str(2, v)]);
-function sample(t: number, v: number): number[] {
-  const b = Buffer.alloc(8);
-  b.writeDoubleLE(v);
-  return lenField(2, [0x09, ...b, 0x10, ...varint(t)]);
-}
 type Ser = [labels: [string, string][], samples: number];
 const series = ([ls, n]: Ser) => lenField(1, [...ls.flatMap(([a, b]) => label(a, b)), ...Array.from({ length: n }, (_, i) => sample(T0 + i, i)).flat()]);
 const request = (ss: Ser[]) => Uint8Array.from(ss.flatMap(series));
