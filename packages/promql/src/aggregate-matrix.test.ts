@@ -110,3 +110,19 @@ test('max-samples accounting of quantile counts its parameter like rangeEval', a
   expect(res.resultType === 'matrix' && res.result[0]!.vs).toEqual([2.5, 3.5, 4.5]);
   await expect(new Engine({ maxSamples: 14 }).rangeQuery(q, 'quantile(0.5, x)', 0, 2 * m, m)).rejects.toThrow(/too many samples/);
 });
+
+test('quantile with more group × step cells than the cap goes step by step, with the same results', async () => {
+  // 1,100 groups × 1,000 steps > MAX_CELLS: each group holds one series, whose value it returns.
+  const data: Record<string, string> = {};
+  for (let i = 0; i < 1100; i++) data[`x{i="${i}"}`] = `${i}+1x999`;
+  const q = new MemoryQuerier().load(m, data);
+  const res = await new Engine().rangeQuery(q, 'quantile by (i) (0.5, x)', 0, 999 * m, m);
+  if (res.resultType !== 'matrix') throw new Error(`got ${res.resultType}`);
+  const result = res.result;
+  expect(result).toHaveLength(1100);
+  for (const s of result.slice(0, 50)) {
+    const i = Number(s.metric[0]!.value);
+    expect(s.vs[0]).toBe(i);
+    expect(s.vs[999]).toBe(i + 999);
+  }
+});

@@ -103,6 +103,12 @@ function rangeArgIndex(e: Call): number {
   });
 }
 
+/** Arguments of rangeEval already evaluated (and counted in currentSamples since `originalNumSamples`). */
+interface EvaluatedInputs {
+  matrixes: (Matrix | null)[];
+  originalNumSamples: number;
+}
+
 type StepFn = (args: readonly (Vector | null)[], helpers: readonly (readonly string[])[], enh: EvalNodeHelper) => Vector;
 
 /**
@@ -179,11 +185,10 @@ export class Evaluator {
    * `fn` once per step with the step's vectors, and assembles the results into series.
    * `prep` computes a per-series key (grouping key / matching signature) once per input series.
    */
-  rangeEval(prep: ((ls: Labels) => string) | null, fn: StepFn, exprs: readonly (Expr | null)[]): Matrix {
-    const originalNumSamples = this.currentSamples;
-    const matrixes: (Matrix | null)[] = exprs.map((e) =>
-      e !== null && exprType(e) !== 'string' ? this.evalMatrix(e) : null,
-    );
+  rangeEval(prep: ((ls: Labels) => string) | null, fn: StepFn, exprs: readonly (Expr | null)[], given?: EvaluatedInputs): Matrix {
+    const originalNumSamples = given?.originalNumSamples ?? this.currentSamples;
+    const matrixes: (Matrix | null)[] =
+      given?.matrixes ?? exprs.map((e) => (e !== null && exprType(e) !== 'string' ? this.evalMatrix(e) : null));
     const helpers: string[][] = matrixes.map((m) => (prep && m ? m.map((s) => prep(s.metric)) : []));
     const cursors = matrixes.map((m) => new Int32Array(m ? m.length : 0));
     // One Sample object per input series, refilled at every step (step functions never keep
@@ -465,19 +470,19 @@ export class Evaluator {
     const keyFn = groupingKeyFunc(grouping, e.without);
     const param = e.param ? unwrap(e.param) : null;
     if (param === null && canAggregateMatrix(e.op)) return this.aggregateWhole(e, grouping);
-    if (e.op === 'quantile') {
-      const r = this.quantileWhole(e, grouping);
-      if (r !== null) return r;
-    }
     if (param && param.type === 'StringLiteral') {
       const label = param.val;
       return this.rangeEval(keyFn, (v, sh) => aggregate(e.op, grouping, e.without, label, v[0]!, sh[0]!), [e.expr]);
     }
-    return this.rangeEval(
-      keyFn,
-      (v, sh) => aggregate(e.op, grouping, e.without, e.param ? v[0]![0]!.v : 0, v[1]!, sh[1]!),
-      [e.param, e.expr],
-    );
+    const stepwise = (given?: EvaluatedInputs): Matrix =>
+      this.rangeEval(
+        keyFn,
+        (v, sh) => aggregate(e.op, grouping, e.without, e.param ? v[0]![0]!.v : 0, v[1]!, sh[1]!),
+        [e.param, e.expr],
+        given,
+      );
+    if (e.op === 'quantile') return this.quantileWhole(e, grouping, stepwise);
+    return stepwise();
   }
 
   /**
@@ -520,22 +525,18 @@ export class Evaluator {
 
   /**
    * `quantile` over the whole input at once: each (group, step) collects its values in input
-   * order, then `quantile` as aggregate() computes it. Null (nothing evaluated) when groups × steps
-   * would be too many cells: the step-wise path then runs.
+   * order, then `quantile` as aggregate() computes it. When groups × steps would be too many
+   * cells, `stepwise` evaluates it step by step (over the matrices already evaluated).
    */
-  private quantileWhole(e: AggregateExpr, grouping: readonly string[]): Matrix | null {
+  private quantileWhole(e: AggregateExpr, grouping: readonly string[], stepwise: (given?: EvaluatedInputs) => Matrix): Matrix {
     const nSteps = Math.floor((this.end - this.start) / this.interval) + 1;
-    if (nSteps > MAX_CELLS) return null;
+    if (nSteps > MAX_CELLS) return stepwise();
     const originalNumSamples = this.currentSamples;
     const paramMat = this.evalMatrix(e.param!);
     const input = this.evalMatrix(e.expr);
     const { start, interval } = this;
     const { groupOf, groupLabels } = assignGroups(input, grouping, e.without);
-    if (groupLabels.length * nSteps > MAX_CELLS) {
-      // Too many cells: step by step, with the matrices already evaluated (and counted).
-      this.currentSamples = originalNumSamples;
-      return null;
-    }
+    if (groupLabels.length * nSteps > MAX_CELLS) return stepwise({ matrixes: [paramMat, input], originalNumSamples });
     const inPerStep = new Float64Array(nSteps);
     const q = new Float64Array(nSteps).fill(NaN);
     for (const s of paramMat) {
